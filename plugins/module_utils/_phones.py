@@ -1,0 +1,383 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to telephony.vicidial
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Plan and apply a set of phone entries. Private to the collection.
+
+The flow is the same for one entry and for a thousand: parse everything, take
+the database lock, read the state once, validate the whole set against the
+state the run will leave, then write (or, in check mode, only report). phones
+is MyISAM, so there is no rollback: nothing is written unless every entry is
+valid.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
+from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
+from ansible_collections.telephony.vicidial.plugins.module_utils._db import NamedLock, query
+
+ADMIN_LOG_CODES = {"create": ("ADD", "ANSIBLE ADD PHONE"),
+                   "update": ("MODIFY", "ANSIBLE MODIFY PHONE"),
+                   "delete": ("DELETE", "ANSIBLE DELETE PHONE")}
+SLOW_LOCK_SECONDS = 5
+
+
+class PlanError(Exception):
+    """The declared set is invalid; the message lists every problem."""
+
+
+def sql_literal(value):
+    """A readable SQL literal, for reporting only (execution uses parameters)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return "'%s'" % text
+
+
+def shown(column_name, value):
+    """A value as users may see it: secrets are masked."""
+    if column_name in model.SECRET_COLUMNS and value is not None:
+        return model.MASK
+    return value
+
+
+class Change(object):
+    __slots__ = ("action", "key", "label", "values", "before", "fields", "sql", "params")
+
+    def __init__(self, action, key, label, values=None, before=None, fields=()):
+        self.action = action
+        self.key = key
+        self.label = label
+        self.values = values or {}
+        self.before = before
+        self.fields = list(fields)
+        self.sql = None
+        self.params = None
+
+
+class PhonePlan(object):
+    """What a run will do, computed without writing anything."""
+
+    def __init__(self, options):
+        self.options = options
+        self.changes = []
+        self.unchanged = 0
+        self.warnings = []
+        self.secret_values = set()
+        self.flag_servers = []
+
+    # ---- reading -------------------------------------------------------
+    @staticmethod
+    def read_context(conn, server_ips):
+        ctx = {}
+        ctx["servers"] = dict((r["server_ip"], r) for r in query(
+            conn, "SELECT server_id, server_ip, asterisk_version, active_asterisk_server, "
+                  "generate_vicidial_conf, active_agent_login_server FROM servers"))
+        rows = query(conn, "SELECT * FROM system_settings LIMIT 1")
+        ctx["settings"] = rows[0] if rows else {}
+        ctx["templates"] = set(r["template_id"] for r in query(
+            conn, "SELECT template_id FROM vicidial_conf_templates"))
+        ctx["voicemail_ids"] = set(r["voicemail_id"] for r in query(
+            conn, "SELECT voicemail_id FROM vicidial_voicemail"))
+        ctx["alias_ids"] = set(r["alias_id"] for r in query(conn, "SELECT alias_id FROM phones_alias"))
+        # Every phone's identity and login (uniqueness is judged across all
+        # servers); full rows only for the servers this run touches.
+        ctx["logins"] = query(conn, "SELECT extension, server_ip, login FROM phones")
+        ctx["rows"] = {}
+        if server_ips:
+            marks = ",".join(["%s"] * len(server_ips))
+            for row in query(conn, "SELECT * FROM phones WHERE server_ip IN (%s)" % marks, sorted(server_ips)):
+                ctx["rows"][(row["extension"], row["server_ip"])] = row
+        return ctx
+
+    # ---- planning ------------------------------------------------------
+    def build(self, parsed, ctx, purge_servers=None):
+        """parsed: list of (label, state, values). Returns a list of EntryError."""
+        errors = []
+        opts = self.options
+        settings = ctx["settings"]
+        declared = {}
+        for label, state, values in parsed:
+            key = (values["extension"], values["server_ip"])
+            if key in declared:
+                errors.append(validate.EntryError(label, None, "is declared more than once"))
+                continue
+            declared[key] = (label, state, values)
+
+        defaults = model.create_defaults(settings)
+        policy = dict(
+            require_password_length=int(settings.get("require_password_length") or 0),
+            allow_weak_passwords=opts.get("allow_weak_passwords"),
+            registration_password_min_length=opts.get("registration_password_min_length", 12),
+            phone_pass_min_length=opts.get("phone_pass_min_length", 8),
+        )
+        for key in sorted(declared):
+            label, state, values = declared[key]
+            existing = ctx["rows"].get(key)
+            if state == "absent":
+                if existing is not None:
+                    self.changes.append(Change("delete", key, label, before=existing))
+                else:
+                    self.unchanged += 1
+                continue
+            self._plan_present(label, key, values, existing, defaults, policy, ctx, errors)
+
+        if purge_servers:
+            for key in sorted(ctx["rows"]):
+                if key[1] in purge_servers and key not in declared:
+                    self.changes.append(Change("delete", key, model.phone_id(*key), before=ctx["rows"][key]))
+
+        self._check_logins(ctx, errors)
+        return errors
+
+    def _plan_present(self, label, key, values, existing, defaults, policy, ctx, errors):
+        opts = self.options
+        server = ctx["servers"].get(key[1])
+        if server is None:
+            errors.append(validate.EntryError(label, "server_ip", "no VICIdial server has this IP (servers table)"))
+        writes = dict(values)
+        if existing is not None and opts.get("update_password") == "on_create":
+            for column_name in model.PASSWORD_COLUMNS:
+                writes.pop(column_name, None)
+        if existing is None:
+            after = dict(defaults)
+            after.update(writes)
+            missing = [model.BY_COLUMN[c].option for c in model.REQUIRED_ON_CREATE if not after.get(c)]
+            if after.get("protocol") in model.REGISTERING_PROTOCOLS and not after.get("conf_secret"):
+                missing.append("registration_password")
+            for option in missing:
+                errors.append(validate.EntryError(label, option, "is required to create the phone"))
+        else:
+            after = dict((k, v) for k, v in existing.items() if k not in model.RUNTIME_COLUMNS)
+            after.update(writes)
+        protocol = after.get("protocol") or "SIP"
+        if "protocol" not in values:
+            validate.check_extension(label, key[0], protocol, errors)
+        template = writes.get("template_id")
+        if template not in (None,) + model.NO_TEMPLATE and template not in ctx["templates"]:
+            errors.append(validate.EntryError(
+                label, "template_id", "no conf template %r in vicidial_conf_templates" % template))
+        vm = writes.get("voicemail_id")
+        if vm and vm in ctx["voicemail_ids"]:
+            errors.append(validate.EntryError(
+                label, "voicemail_id", "%r is a box of vicidial_voicemail; a phone needs its own" % vm))
+        if writes.get("login") and writes["login"] in ctx["alias_ids"]:
+            errors.append(validate.EntryError(label, "phone_login", "%r is already a phone alias id" % writes["login"]))
+        if protocol == "SIP" and server is not None and _major(server.get("asterisk_version")) >= 21:
+            errors.append(validate.EntryError(
+                label, "protocol", "SIP (chan_sip) does not exist on Asterisk %s (server %s); use PJSIP"
+                % (server.get("asterisk_version"), key[1])))
+        password_writes = dict((c, writes[c]) for c in model.PASSWORD_COLUMNS if c in writes)
+        if existing is not None:
+            # Only a password that changes is judged: an unchanged weak one was
+            # accepted before and is not this run's doing.
+            password_writes = dict((c, v) for c, v in password_writes.items()
+                                   if model.comparable(existing.get(c)) != model.comparable(v))
+        validate.check_passwords(label, password_writes, policy, errors)
+        for column_name in model.SECRET_COLUMNS:
+            if writes.get(column_name):
+                self.secret_values.add(str(writes[column_name]))
+
+        if existing is None:
+            self.changes.append(Change("create", key, label, values=after, fields=sorted(after)))
+            return
+        changed = [c for c in sorted(writes)
+                   if model.comparable(existing.get(c)) != model.comparable(writes[c])]
+        if changed:
+            self.changes.append(Change("update", key, label, values=dict((c, writes[c]) for c in changed),
+                                       before=existing, fields=changed))
+        else:
+            self.unchanged += 1
+
+    def _check_logins(self, ctx, errors):
+        """A login is unique across all phones in the state the run leaves."""
+        final = {}
+        deleted = set(c.key for c in self.changes if c.action == "delete")
+        new_login = dict((c.key, c.values.get("login")) for c in self.changes
+                         if c.action in ("create", "update") and c.values.get("login"))
+        for row in ctx["logins"]:
+            key = (row["extension"], row["server_ip"])
+            if key in deleted:
+                continue
+            login = new_login.pop(key, row["login"])
+            if login:
+                final.setdefault(login, []).append(key)
+        for key, login in new_login.items():
+            final.setdefault(login, []).append(key)
+        planned = dict((c.key, c) for c in self.changes if c.action in ("create", "update") and c.values.get("login"))
+        for login, keys in final.items():
+            if len(keys) < 2:
+                continue
+            for key in keys:
+                if key in planned:
+                    others = ", ".join(model.phone_id(*k) for k in keys if k != key)
+                    errors.append(validate.EntryError(
+                        planned[key].label, "phone_login", "%r is also the login of %s" % (login, others)))
+
+    # ---- reporting -----------------------------------------------------
+    def statements(self):
+        """Attach the SQL (parameterised, plus a masked readable form) to each change."""
+        for change in self.changes:
+            ext, ip = change.key
+            if change.action == "create":
+                cols = sorted(change.values)
+                change.sql = "INSERT INTO phones (%s) VALUES (%s)" % (",".join(cols), ",".join(["%s"] * len(cols)))
+                change.params = [change.values[c] for c in cols]
+                change.fields = cols
+            elif change.action == "update":
+                cols = sorted(change.values)
+                change.sql = "UPDATE phones SET %s WHERE extension=%%s AND server_ip=%%s LIMIT 1" % (
+                    ",".join("%s=%%s" % c for c in cols))
+                change.params = [change.values[c] for c in cols] + [ext, ip]
+            else:
+                change.sql = "DELETE FROM phones WHERE extension=%s AND server_ip=%s LIMIT 1"
+                change.params = [ext, ip]
+
+    @staticmethod
+    def readable(change):
+        """The statement as text with secrets masked (for results and the admin log)."""
+        cols = change.fields if change.action != "delete" else []
+        values = [sql_literal(shown(c, v)) for c, v in zip(cols, change.params)]
+        values += [sql_literal(v) for v in change.params[len(cols):]]
+        return change.sql.replace("%s", "{}").format(*values)
+
+    def diff(self):
+        before, after = {}, {}
+        for change in self.changes:
+            if change.action == "create":
+                after[change.label] = dict((model.BY_COLUMN[c].option, shown(c, v))
+                                           for c, v in change.values.items() if c in model.BY_COLUMN)
+            elif change.action == "update":
+                before[change.label] = dict((model.BY_COLUMN[c].option, shown(c, change.before.get(c)))
+                                            for c in change.fields)
+                after[change.label] = dict(
+                    (model.BY_COLUMN[c].option,
+                     model.MASK + " (changed)" if c in model.SECRET_COLUMNS else change.values[c])
+                    for c in change.fields)
+            else:
+                row = change.before
+                before[change.label] = dict(
+                    (model.BY_COLUMN[c].option, row.get(c))
+                    for c in ("dialplan_number", "protocol", "login", "active") if c in row)
+        return {"before": before, "after": after}
+
+    def report(self):
+        return [dict(phone=c.label, action=c.action,
+                     fields=[model.BY_COLUMN[f].option for f in c.fields if f in model.BY_COLUMN]
+                     if c.action != "delete" else [])
+                for c in self.changes]
+
+    # ---- writing -------------------------------------------------------
+    def apply(self, conn, ctx, admin_user):
+        """Write every change, flag the servers, log to vicidial_admin_log."""
+        queries = []
+        order = {"delete": 0, "update": 1, "create": 2}
+        changes = sorted(self.changes, key=lambda c: order[c.action])
+        with conn.cursor() as cur:
+            for change in changes:
+                if change.action != "create":
+                    cur.execute(change.sql, change.params)
+                queries.append(self.readable(change))
+            # Inserts with the same column list go in one multi-row statement.
+            groups = {}
+            for change in changes:
+                if change.action == "create":
+                    groups.setdefault(change.sql, []).append(change.params)
+            for sql, rows in groups.items():
+                cur.executemany(sql, rows)
+        queries.extend(self.flag(conn, ctx, execute=True))
+        self.log(conn, admin_user)
+        return queries
+
+    def affected_servers(self, ctx):
+        servers = set(c.key[1] for c in self.changes)
+        vm = (ctx["settings"] or {}).get("active_voicemail_server")
+        return sorted(servers), vm
+
+    def flag(self, conn, ctx, execute):
+        """Flag rebuild_conf_files as admin.php does, with its filters."""
+        if not self.changes:
+            return []
+        servers, vm = self.affected_servers(ctx)
+        statements = []
+        marks = ",".join(["%s"] * len(servers))
+        sql = ("UPDATE servers SET rebuild_conf_files='Y' WHERE generate_vicidial_conf='Y' "
+               "AND active_asterisk_server='Y' AND server_ip IN (%s)" % marks)
+        statements.append((sql, servers))
+        if vm:
+            extra = ", sounds_update='Y'" if any(c.action == "update" for c in self.changes) else ""
+            statements.append((
+                "UPDATE servers SET rebuild_conf_files='Y'%s WHERE generate_vicidial_conf='Y' "
+                "AND active_asterisk_server='Y' AND server_ip=%%s" % extra, [vm]))
+        flagged = set(s for s in servers + ([vm] if vm else [])
+                      if s in ctx["servers"] and ctx["servers"][s]["generate_vicidial_conf"] == "Y"
+                      and ctx["servers"][s]["active_asterisk_server"] == "Y")
+        self.flag_servers = sorted(flagged)
+        if execute:
+            with conn.cursor() as cur:
+                for sql, args in statements:
+                    cur.execute(sql, args)
+        return [sql.replace("%s", "{}").format(*[sql_literal(a) for a in args]) for sql, args in statements]
+
+    def log(self, conn, admin_user):
+        rows = []
+        for change in self.changes:
+            event_type, code = ADMIN_LOG_CODES[change.action]
+            ext, ip = change.key
+            notes = "telephony.vicidial %s" % model.phone_id(ext, ip)
+            if change.action == "update":
+                notes += " fields: %s" % ",".join(model.BY_COLUMN[f].option for f in change.fields)
+            # VICIdial stores statements joined by '|' with ';' removed; ours
+            # carry masked secrets, unlike VICIdial's own log rows.
+            rows.append((admin_user, event_type, ext[:50], code, self.readable(change).replace(";", "") + "|", notes))
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO vicidial_admin_log (event_date,user,ip_address,event_section,event_type,"
+                    "record_id,event_code,event_sql,event_notes) VALUES "
+                    "(NOW(),%s,LEFT(SUBSTRING_INDEX(USER(),'@',-1),15),'PHONES',%s,%s,%s,%s,%s)", rows)
+
+
+def _major(version):
+    """Asterisk major version from servers.asterisk_version ('22.10.1' -> 22, '1.8.x' -> 1)."""
+    try:
+        return int(str(version or "").split(".")[0])
+    except ValueError:
+        return 0
+
+
+def parse_all(entries, defaults):
+    parsed, errors = [], []
+    for index, raw in enumerate(entries or []):
+        label, state, values, problems = validate.parse_entry(raw, defaults, index)
+        errors.extend(problems)
+        if not problems:
+            parsed.append((label, state, values))
+    return parsed, errors
+
+
+def run(conn, database, entries, options, check_mode, purge_servers=None):
+    """Plan and (unless check_mode) apply. Returns (plan, queries, waited)."""
+    parsed, errors = parse_all(entries, options.get("defaults"))
+    server_ips = set(values["server_ip"] for _l, _s, values in parsed) | set(purge_servers or [])
+    plan = PhonePlan(options)
+    with NamedLock(conn, database, options.get("lock_timeout", 300)) as lock:
+        if lock.waited > SLOW_LOCK_SECONDS:
+            plan.warnings.append("waited %.0f s for another run holding the phones lock" % lock.waited)
+        ctx = PhonePlan.read_context(conn, server_ips)
+        for ip in sorted(purge_servers or []):
+            if ip not in ctx["servers"]:
+                errors.append(validate.EntryError("purge_servers", None, "%s is not a VICIdial server" % ip))
+        errors.extend(plan.build(parsed, ctx, purge_servers))
+        if errors:
+            raise PlanError(validate.format_errors(errors))
+        plan.statements()
+        if check_mode:
+            queries = [plan.readable(c) for c in plan.changes] + plan.flag(conn, ctx, execute=False)
+        else:
+            queries = plan.apply(conn, ctx, options.get("admin_user") or "ansible")
+    return plan, queries, ctx

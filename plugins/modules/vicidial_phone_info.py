@@ -1,0 +1,173 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to telephony.vicidial
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vicidial_phone_info
+short_description: Read VICIdial phone entries, and say whether an agent could log in with each
+version_added: 0.1.0
+description:
+  - Reads rows of VICIdial's C(phones) table, filtered by server, extension, protocol and active flag.
+  - Secrets are left out unless O(include_secrets) is set.
+  - For each entry, RV(phones[].agent_login) says whether an agent could log in with it today (entry active,
+    its server accepting agent logins, login and password set, login not ambiguous) and, if not, why:
+    the answer to "Sorry, your phone login and password are not active in this system".
+extends_documentation_fragment:
+  - telephony.vicidial.db
+options:
+  server_ip:
+    description: Only phones on these servers.
+    type: list
+    elements: str
+  extension:
+    description: Only these extensions.
+    type: list
+    elements: str
+  protocol:
+    description: Only phones of these protocols.
+    type: list
+    elements: str
+  active:
+    description: Only active (V(true)) or inactive (V(false)) phones.
+    type: bool
+  include_secrets:
+    description:
+      - Also return C(phone_pass), C(registration_password) and the legacy secret columns.
+      - Returned secrets are not hidden by Ansible; register the result with C(no_log) if you use this.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: Never changes anything.
+seealso:
+  - module: telephony.vicidial.vicidial_phones
+author:
+  - telephony.vicidial contributors
+"""
+
+EXAMPLES = r"""
+- name: Why can agent 8001a not log in?
+  telephony.vicidial.vicidial_phone_info:
+    extension: ["8001"]
+  register: phone
+
+- name: Show the reasons
+  ansible.builtin.debug:
+    msg: "{{ phone.phones | map(attribute='agent_login') | list }}"
+"""
+
+RETURN = r"""
+phones:
+  description:
+    - One item per phone, with the option names of M(telephony.vicidial.vicidial_phone), the columns VICIdial's
+      background jobs write (C(phone_ip), C(peer_status), C(ping_time), C(messages), C(old_messages)), and
+      C(agent_login).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    agent_login:
+      description: Whether an agent could log in with this phone's login and password today, and if not why.
+      type: dict
+      sample:
+        ok: false
+        reasons: ["server 10.0.0.12 does not accept agent logins (active_agent_login_server='N')"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
+from ansible_collections.telephony.vicidial.plugins.module_utils._db import db_argument_spec, query
+from ansible_collections.telephony.vicidial.plugins.module_utils._runner import connect
+
+
+def agent_login(row, servers, login_count, alias_ids):
+    """Mirror the checks of VICIdial's agent screen login (vicidial.php)."""
+    reasons = []
+    if row.get("active") != "Y":
+        reasons.append("the phone is not active (active='%s')" % (row.get("active") or ""))
+    server = servers.get(row["server_ip"])
+    if server is None:
+        reasons.append("its server %s is not in the servers table" % row["server_ip"])
+    elif server.get("active_agent_login_server") != "Y":
+        reasons.append("server %s does not accept agent logins (active_agent_login_server='%s')"
+                       % (row["server_ip"], server.get("active_agent_login_server") or ""))
+    if not row.get("login"):
+        reasons.append("no phone login is set")
+    else:
+        if login_count.get(row["login"], 0) > 1:
+            reasons.append("login %r is used by %d phones; the agent screen may pick another one"
+                           % (row["login"], login_count[row["login"]]))
+        if row["login"] in alias_ids:
+            reasons.append("login %r is also a phone alias id; the alias wins at login" % row["login"])
+    if not row.get("pass"):
+        reasons.append("no phone login password is set")
+    return dict(ok=not reasons, reasons=reasons)
+
+
+def main():
+    argument_spec = db_argument_spec()
+    argument_spec.update(
+        server_ip=dict(type="list", elements="str"),
+        extension=dict(type="list", elements="str"),
+        protocol=dict(type="list", elements="str"),
+        active=dict(type="bool"),
+        include_secrets=dict(type="bool", default=False, no_log=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    conn, _settings = connect(module)
+    where, args = [], []
+    for option, column in (("server_ip", "server_ip"), ("extension", "extension"), ("protocol", "protocol")):
+        values = module.params[option]
+        if values:
+            where.append("%s IN (%s)" % (column, ",".join(["%s"] * len(values))))
+            args.extend(values)
+    if module.params["active"] is not None:
+        where.append("active=%s")
+        args.append("Y" if module.params["active"] else "N")
+    sql = "SELECT * FROM phones"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY server_ip, extension"
+    try:
+        rows = query(conn, sql, args)
+        servers = dict((r["server_ip"], r) for r in query(
+            conn, "SELECT server_ip, active_agent_login_server FROM servers"))
+        login_count = dict((r["login"], r["n"]) for r in query(
+            conn, "SELECT login, COUNT(*) AS n FROM phones WHERE login<>'' GROUP BY login HAVING n > 1"))
+        alias_ids = set(r["alias_id"] for r in query(conn, "SELECT alias_id FROM phones_alias"))
+    except Exception as exc:
+        module.fail_json(msg="database error: %s" % exc)
+    finally:
+        conn.close()
+
+    phones = []
+    for row in rows:
+        item = {}
+        for column in model.COLUMNS:
+            if column.secret and not module.params["include_secrets"]:
+                continue
+            value = row.get(column.name)
+            if column.kind in ("yn", "01") and value is not None:
+                value = value in ("Y", "1")
+            item[column.option] = value
+        for name in model.RUNTIME_COLUMNS:
+            item[name] = row.get(name)
+        item["agent_login"] = agent_login(row, servers, login_count, alias_ids)
+        phones.append(item)
+    module.exit_json(changed=False, phones=phones)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to telephony.vicidial
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vicidial_phones
+short_description: Make VICIdial's phone entries match a declared set, in one task
+version_added: 0.1.0
+description:
+  - Takes a whole set of phone entries and makes VICIdial's C(phones) table match it in one task: creates,
+    updates and (with O(purge) or C(state=absent)) deletes rows, exactly as VICIdial's ADMIN > PHONES
+    screen would write them.
+  - The whole set is validated before the first write (C(phones) is MyISAM, there is no rollback). An error
+    lists every bad entry as C(extension@server_ip), with the field and the reason, and nothing is written.
+  - Uniqueness (login across all phones and phone aliases) is judged on the state the run will leave, so
+    moving a phone to another server in one run (declare it on the new server, purge the old one) works.
+  - Flags C(servers.rebuild_conf_files) for every server touched and the voicemail server, with admin.php's
+    filters, and writes one C(vicidial_admin_log) row per change (secrets masked), so VICIdial's own admin
+    change log shows what was done.
+  - Two runs against one database never interleave: a named database lock serialises them.
+  - This is the module playbooks should use. A C(loop) over M(telephony.vicidial.vicidial_phone) costs a
+    task per phone and cannot purge.
+extends_documentation_fragment:
+  - telephony.vicidial.db
+  - telephony.vicidial.db.POLICY
+options:
+  phones:
+    description:
+      - The phone entries. Each is a dictionary with the options of M(telephony.vicidial.vicidial_phone)
+        (C(extension) and C(server_ip) required, C(state) V(present) or V(absent)), validated by this module
+        so that every problem is reported with the entry it belongs to.
+      - Secrets in entries (C(phone_pass), C(registration_password) and the legacy secret columns) are hidden
+        from all output.
+    type: list
+    elements: dict
+    required: true
+  defaults:
+    description:
+      - Options applied to every entry of O(phones); an entry's own value wins.
+    type: dict
+    default: {}
+  purge:
+    description:
+      - Delete every phone on the servers in O(purge_servers) that is not in O(phones).
+      - Never touches a server that is not listed in O(purge_servers).
+    type: bool
+    default: false
+  purge_servers:
+    description:
+      - The servers (C(server_ip)) that O(purge) applies to. Required with O(purge); there is no implicit scope.
+    type: list
+    elements: str
+attributes:
+  check_mode:
+    support: full
+    description: Reports every change (including each phone a purge would delete) and the SQL that would run.
+  diff_mode:
+    support: full
+    description: Before and after of each changed entry, secrets masked.
+  idempotent:
+    support: full
+    description: A second run with the same set changes nothing.
+notes:
+  - To keep large runs fast, the result does not echo the input back, and reports only the entries that change.
+seealso:
+  - module: telephony.vicidial.vicidial_phone
+  - module: telephony.vicidial.vicidial_phone_info
+  - role: telephony.vicidial.vicidial_phones
+author:
+  - telephony.vicidial contributors
+"""
+
+EXAMPLES = r"""
+- name: Every phone of the call centre, as declared in the inventory
+  telephony.vicidial.vicidial_phones:
+    defaults:
+      protocol: PJSIP
+      local_gmt: "-5.00"
+      phone_context: default
+    phones: "{{ vicidial_phones_entries }}"
+    purge: true
+    purge_servers: "{{ groups['telephony'] | map('extract', hostvars, 'vicidial_server_ip') | list }}"
+
+- name: Let agents keep the passwords they set themselves
+  telephony.vicidial.vicidial_phones:
+    phones: "{{ vicidial_phones_entries }}"
+    update_password: on_create
+"""
+
+RETURN = r"""
+changes:
+  description: One item per phone that changed, with the option names that changed.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"phone": "8001@10.0.0.11", "action": "create", "fields": ["dialplan_number", "..."]}]
+counts:
+  description: How many phones were created, updated, deleted or left unchanged.
+  returned: always
+  type: dict
+  sample: {"created": 2, "updated": 0, "deleted": 1, "unchanged": 997}
+queries:
+  description: The SQL that ran (or would run in check mode), secrets masked.
+  returned: always
+  type: list
+  elements: str
+servers_flagged:
+  description: Servers whose C(rebuild_conf_files) was set, so VICIdial's generator rebuilds their config.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.telephony.vicidial.plugins.module_utils._db import db_argument_spec
+from ansible_collections.telephony.vicidial.plugins.module_utils._runner import (
+    apply_entries,
+    hide_secrets,
+    policy_argument_spec,
+)
+
+
+def main():
+    argument_spec = db_argument_spec()
+    argument_spec.update(policy_argument_spec())
+    argument_spec.update(
+        phones=dict(type="list", elements="dict", required=True),
+        defaults=dict(type="dict", default={}),
+        purge=dict(type="bool", default=False),
+        purge_servers=dict(type="list", elements="str"),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("purge", True, ("purge_servers",))],
+    )
+    phones = module.params["phones"]
+    hide_secrets(module, phones + [module.params["defaults"] or {}])
+    purge_servers = module.params["purge_servers"] if module.params["purge"] else None
+    if module.params["purge"] and not purge_servers:
+        module.fail_json(msg="purge_servers must name at least one server: purge has no implicit scope")
+    # The input is not echoed back: with a thousand entries that echo would
+    # dominate the cost of scrubbing secrets out of the result.
+    invocation = dict(module_args=dict(phones="%d entries" % len(phones), purge=module.params["purge"],
+                                       purge_servers=purge_servers))
+    module.exit_json(**apply_entries(module, phones, purge_servers=set(purge_servers) if purge_servers else None,
+                                     invocation=invocation))
+
+
+if __name__ == "__main__":
+    main()
