@@ -11,7 +11,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  (makes the collection importable)
+import collection_path  # noqa: E402,F401  (makes the collection importable)
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model  # noqa: E402
 

@@ -273,6 +273,7 @@ def create_defaults(settings):
         "template_id": "",
         "active": "Y",
         "status": "ACTIVE",
+        "phone_ip": "",
         "computer_ip": "",
         "company": "",
         "picture": "",

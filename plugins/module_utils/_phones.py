@@ -275,8 +275,10 @@ class PhonePlan(object):
     def apply(self, conn, ctx, admin_user):
         """Write every change, flag the servers, log to vicidial_admin_log."""
         queries = []
+        # Deletes first, so that a login freed by a purge is free for a create.
         order = {"delete": 0, "update": 1, "create": 2}
-        changes = sorted(self.changes, key=lambda c: order[c.action])
+        self.changes.sort(key=lambda c: order[c.action])
+        changes = self.changes
         with conn.cursor() as cur:
             for change in changes:
                 if change.action != "create":

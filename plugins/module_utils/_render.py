@@ -470,8 +470,9 @@ def render_server_config(
     bodies = dict((proto, "") for proto in PROTOCOLS)
     dial = ""
     local_numbers = set([""])
+    selected = _select(phones)
     for proto in PROTOCOLS:
-        for row in _select(phones)[proto]:
+        for row in selected[proto]:
             label = _label(row, server_ip)
             row_ip = _text(row.get("server_ip"))
             if row_ip and row_ip != server_ip:

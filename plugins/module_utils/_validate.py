@@ -223,7 +223,7 @@ def check_passwords(label, values, policy, errors):
             continue
         if value.lower() == SHIPPED_DEFAULT_PASSWORD:
             errors.append(EntryError(
-                label, option, "is VICIdial's shipped default 'test'; set allow_weak_passwords to accept it"))
+                label, option, "is VICIdial's shipped default password; set allow_weak_passwords to accept it"))
         elif len(value) < minimum:
             errors.append(EntryError(
                 label, option, "is %d characters, shorter than the minimum of %d "
