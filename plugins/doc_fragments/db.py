@@ -64,7 +64,7 @@ notes:
 options:
   update_password:
     description:
-      - V(always) writes O(phone_pass) and O(registration_password) whenever they differ from the database.
+      - V(always) writes C(phone_pass) and C(registration_password) whenever they differ from the database.
       - V(on_create) writes them only when the phone is created, so agents' and devices' passwords may drift.
     type: str
     default: always

@@ -107,13 +107,16 @@ options:
       - 'Channel technology.'
       - 'Column C(protocol) of C(phones).'
       - 'One of C(SIP), C(PJSIP), C(IAX2), C(Zap), C(EXTERNAL).'
-      - 'When the phone is created and this is not set, C(PJSIP) if C(system_settings.allowed_sip_stacks) is C(PJSIP), else C(SIP), as VICIdial''s admin screen preselects.'
+      - 'When the phone is created and this is not set, C(PJSIP) if C(system_settings.allowed_sip_stacks) is C(PJSIP),
+        else C(SIP), as VICIdial''s admin screen preselects.'
     type: str
   local_gmt:
     description:
       - 'GMT offset, not adjusted for DST.'
       - 'Column C(local_gmt) of C(phones).'
-      - 'One of C(12.75), C(12.00), C(11.00), C(10.00), C(9.50), C(9.00), C(8.00), C(7.00), C(6.50), C(6.00), C(5.75), C(5.50), C(5.00), C(4.50), C(4.00), C(3.50), C(3.00), C(2.00), C(1.00), C(0.00), C(-1.00), C(-2.00), C(-3.00), C(-3.50), C(-4.00), C(-5.00), C(-6.00), C(-7.00), C(-8.00), C(-9.00), C(-10.00), C(-11.00), C(-12.00).'
+      - 'One of C(12.75), C(12.00), C(11.00), C(10.00), C(9.50), C(9.00), C(8.00), C(7.00), C(6.50), C(6.00), C(5.75),
+        C(5.50), C(5.00), C(4.50), C(4.00), C(3.50), C(3.00), C(2.00), C(1.00), C(0.00), C(-1.00), C(-2.00), C(-3.00),
+        C(-3.50), C(-4.00), C(-5.00), C(-6.00), C(-7.00), C(-8.00), C(-9.00), C(-10.00), C(-11.00), C(-12.00).'
       - 'When the phone is created and this is not set, C(system_settings.default_local_gmt).'
     type: str
   ASTmgrUSERNAME:

@@ -265,6 +265,19 @@ class PhonePlan(object):
                     for c in ("dialplan_number", "protocol", "login", "active") if c in row)
         return {"before": before, "after": after}
 
+    def pending(self):
+        """Planned row changes with secrets replaced by the mask (for check-mode plans).
+
+        vicidial_phone_config overlays them on the database in check mode, so
+        that a plan also shows the Asterisk config the apply would write. A
+        changed secret becomes the mask, which still makes the file differ.
+        """
+        out = []
+        for change in self.changes:
+            values = dict((c, shown(c, v)) for c, v in change.values.items())
+            out.append(dict(extension=change.key[0], server_ip=change.key[1], action=change.action, values=values))
+        return out
+
     def report(self):
         return [dict(phone=c.label, action=c.action,
                      fields=[model.BY_COLUMN[f].option for f in c.fields if f in model.BY_COLUMN]

@@ -100,4 +100,6 @@ def apply_entries(module, entries, purge_servers=None, invocation=None):
     result.update(extra)
     if module._diff:
         result["diff"] = plan.diff()
+    if module.check_mode:
+        result["pending"] = plan.pending()
     return result

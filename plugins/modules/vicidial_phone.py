@@ -45,7 +45,7 @@ seealso:
   - module: telephony.vicidial.vicidial_phones
   - module: telephony.vicidial.vicidial_phone_info
 author:
-  - telephony.vicidial contributors
+  - telephony.vicidial contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

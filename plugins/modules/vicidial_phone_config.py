@@ -71,6 +71,14 @@ options:
     description: Mode of the written files. They hold registration passwords, so keep them unreadable by others.
     type: str
     default: "0640"
+  pending:
+    description:
+      - Planned row changes not yet in the database, as returned by
+        M(telephony.vicidial.vicidial_phones) in check mode (RV(telephony.vicidial.vicidial_phones#module:pending)).
+      - Only meaningful in check mode, where they are laid over the database so that the plan shows the config
+        the apply would write. Ignored outside check mode.
+    type: list
+    elements: dict
 attributes:
   check_mode:
     support: full
@@ -82,9 +90,10 @@ attributes:
     support: full
     description: Output is deterministic; an unchanged database writes nothing.
 seealso:
-  - role: telephony.vicidial.vicidial_phones
+  - ref: ansible_collections.telephony.vicidial.vicidial_phones_role
+    description: The role telephony.vicidial.vicidial_phones, which runs this module on every Asterisk server.
 author:
-  - telephony.vicidial contributors
+  - telephony.vicidial contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -168,6 +177,39 @@ def read_state(module, conn, server_ip):
     return server, settings, phones, templates, remote_phones, remote_servers
 
 
+def column_defaults(conn):
+    """Defaults of the phones columns, for rows a check-mode plan would create."""
+    defaults = {}
+    for row in query(conn, "SELECT COLUMN_NAME AS name, COLUMN_DEFAULT AS value FROM information_schema.COLUMNS "
+                           "WHERE TABLE_SCHEMA=DATABASE() AND TABLE_NAME='phones'"):
+        value = row["value"]
+        if value is None or value == "NULL":
+            value = None
+        elif value.startswith("'") and value.endswith("'"):
+            value = value[1:-1].replace("''", "'")
+        defaults[row["name"]] = value
+    return defaults
+
+
+def overlay(phones, pending, server_ip, defaults):
+    """Lay a check-mode plan's row changes over this server's rows."""
+    rows = dict(((r["extension"], r["server_ip"]), dict(r)) for r in phones)
+    for change in pending or []:
+        key = (change.get("extension"), change.get("server_ip"))
+        if key[1] != server_ip:
+            continue
+        action = change.get("action")
+        if action == "delete":
+            rows.pop(key, None)
+        elif action == "update" and key in rows:
+            rows[key].update(change.get("values") or {})
+        elif action == "create":
+            row = dict(defaults)
+            row.update(change.get("values") or {})
+            rows[key] = row
+    return list(rows.values())
+
+
 def take_over(module, conn, server):
     """Refuse two writers, or stop VICIdial's generator for this server when asked."""
     if server.get("generate_vicidial_conf") != "Y":
@@ -229,6 +271,7 @@ def main():
         owner=dict(type="str", default="root"),
         group=dict(type="str", default="asterisk"),
         mode=dict(type="str", default="0640"),
+        pending=dict(type="list", elements="dict"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -239,6 +282,8 @@ def main():
         module.fail_json(msg="server_ip is not set and %s has no VARserver_ip" % params["astguiclient_conf"])
     try:
         server, system, phones, templates, remote_phones, remote_servers = read_state(module, conn, server_ip)
+        if module.check_mode and params["pending"]:
+            phones = overlay(phones, params["pending"], server_ip, column_defaults(conn))
         taken_over = take_over(module, conn, server)
     finally:
         conn.close()

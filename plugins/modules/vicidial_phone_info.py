@@ -15,7 +15,7 @@ description:
   - Reads rows of VICIdial's C(phones) table, filtered by server, extension, protocol and active flag.
   - Secrets are left out unless O(include_secrets) is set.
   - For each entry, RV(phones[].agent_login) says whether an agent could log in with it today (entry active,
-    its server accepting agent logins, login and password set, login not ambiguous) and, if not, why:
+    its server accepting agent logins, login and password set, login not ambiguous) and, if not, why. That is
     the answer to "Sorry, your phone login and password are not active in this system".
 extends_documentation_fragment:
   - telephony.vicidial.db
@@ -47,13 +47,14 @@ attributes:
     description: Reads only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to diff.
   idempotent:
     support: full
     description: Never changes anything.
 seealso:
   - module: telephony.vicidial.vicidial_phones
 author:
-  - telephony.vicidial contributors
+  - telephony.vicidial contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -12,7 +12,7 @@ module: vicidial_phones
 short_description: Make VICIdial's phone entries match a declared set, in one task
 version_added: 0.1.0
 description:
-  - Takes a whole set of phone entries and makes VICIdial's C(phones) table match it in one task: creates,
+  - Takes a whole set of phone entries and makes VICIdial's C(phones) table match it in one task. It creates,
     updates and (with O(purge) or C(state=absent)) deletes rows, exactly as VICIdial's ADMIN > PHONES
     screen would write them.
   - The whole set is validated before the first write (C(phones) is MyISAM, there is no rollback). An error
@@ -22,7 +22,7 @@ description:
   - Flags C(servers.rebuild_conf_files) for every server touched and the voicemail server, with admin.php's
     filters, and writes one C(vicidial_admin_log) row per change (secrets masked), so VICIdial's own admin
     change log shows what was done.
-  - Two runs against one database never interleave: a named database lock serialises them.
+  - Two runs against one database never interleave; a named database lock serialises them.
   - This is the module playbooks should use. A C(loop) over M(telephony.vicidial.vicidial_phone) costs a
     task per phone and cannot purge.
 extends_documentation_fragment:
@@ -70,9 +70,10 @@ notes:
 seealso:
   - module: telephony.vicidial.vicidial_phone
   - module: telephony.vicidial.vicidial_phone_info
-  - role: telephony.vicidial.vicidial_phones
+  - ref: ansible_collections.telephony.vicidial.vicidial_phones_role
+    description: The role telephony.vicidial.vicidial_phones, which applies a phone set and proves the devices register.
 author:
-  - telephony.vicidial contributors
+  - telephony.vicidial contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
@@ -114,6 +115,13 @@ servers_flagged:
   returned: always
   type: list
   elements: str
+pending:
+  description:
+    - In check mode, the planned row changes with every secret replaced by C(********), for
+      M(telephony.vicidial.vicidial_phone_config)'s O(telephony.vicidial.vicidial_phone_config#module:pending).
+  returned: in check mode
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
