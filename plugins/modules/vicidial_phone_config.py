@@ -294,6 +294,15 @@ def main():
             if row.get(column):
                 module.no_log_values.add(str(row[column]))
 
+    if _render._dial_style(server.get("asterisk_version"))[0]:
+        # VICIdial's generator does the same, so the output stays faithful,
+        # but such a dial plan cannot ring a phone on Asterisk 1.6 or later.
+        module.warn(
+            "servers.asterisk_version of %s is %r, so the dial plan uses the pre-1.6 syntax "
+            "(Dial(PROTO/ext|timeout|)) exactly as VICIdial's generator would; Asterisk 1.6 and later cannot "
+            "run it. Set servers.asterisk_version to this server's real version (e.g. 22.10.1)."
+            % (server_ip, server.get("asterisk_version") or ""))
+
     if not params["chan_sip"]:
         sip = sorted("%s@%s" % (r["extension"], server_ip) for r in phones
                      if r.get("protocol") == "SIP" and r.get("active") == "Y")

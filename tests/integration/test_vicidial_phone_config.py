@@ -144,3 +144,6 @@ def test_active_sip_phone_without_chan_sip_is_an_error_naming_it(vicidial_db, tm
     with_sip = config(db, tmp_path, chan_sip=True)
     assert not with_sip.failed, with_sip
     assert "[8001]" in read(tmp_path, "sip-ansible-phones.conf")
+    # VICIdial's default asterisk_version (1.4.21.2) means the pre-1.6 dial plan: said loudly.
+    assert "exten => 8001,1,Dial(SIP/8001|60|)" in read(tmp_path, "extensions-ansible-phones.conf")
+    assert any("pre-1.6 syntax" in w for w in with_sip.result["warnings"])
