@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Create the lab's Ansible vault of phone secrets (run with the venv's python).
 
 Reads the phone list from inventory/lab/group_vars/all/phones.yml (top-level
@@ -30,7 +29,7 @@ ALNUM = string.ascii_letters + string.digits
 
 
 def token(length):
-    return "".join(secrets.choice(ALNUM) for _ in range(length))
+    return "".join(secrets.choice(ALNUM) for _pos in range(length))
 
 
 def write_private(path, data):
@@ -69,7 +68,7 @@ def load_extensions(phones_file):
 
 def main(argv=None):
     inv = os.path.join(ROOT, "inventory", "lab", "group_vars", "all")
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     p.add_argument("--phones", default=os.path.join(inv, "phones.yml"))
     p.add_argument("--vault", default=os.path.join(inv, "vault.yml"))
     p.add_argument(

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Report, after the apply, whether every phone in the lab DB really works.
 
 One row per row of ``phones``: extension, server, protocol, dialplan number
@@ -51,6 +50,7 @@ def iax2_peer_loaded(container, extension):
         capture_output=True,
         text=True,
         timeout=30,
+        check=False,
     )
     out = proc.stdout
     return proc.returncode == 0 and "not found" not in out.lower() and extension in out
@@ -125,9 +125,9 @@ def main(argv=None):
             ("registered", "registered"),
         ]
         widths = [max([len(title)] + [len(str(r[key])) for r in rows]) for key, title in cols]
-        print("  ".join(t.ljust(w) for (_, t), w in zip(cols, widths)).rstrip())
+        print("  ".join(t.ljust(w) for (_key, t), w in zip(cols, widths)).rstrip())
         for r in rows:
-            print("  ".join(str(r[k]).ljust(w) for (k, _), w in zip(cols, widths)).rstrip())
+            print("  ".join(str(r[k]).ljust(w) for (k, _title), w in zip(cols, widths)).rstrip())
         print("%d phones, %d active PJSIP phone(s) failed to register" % (len(rows), failed))
     return 1 if failed else 0
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Minimal SIP REGISTER client over UDP with MD5 digest authentication.
 
 Standard library only. Sends one REGISTER (RFC 3261), answers a 401/407
@@ -71,7 +70,7 @@ _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*
 
 def parse_challenge(value):
     """Parse 'Digest realm="x", nonce="y", qop="auth"' into a dict (lower-case keys)."""
-    scheme, _, rest = value.strip().partition(" ")
+    scheme, _sep, rest = value.strip().partition(" ")
     if scheme.lower() != "digest":
         raise ValueError("unsupported authentication scheme %r" % scheme)
     params = {}
@@ -161,7 +160,7 @@ class SipMessage:
         return out
 
     def cseq(self):
-        num, _, method = (self.get("cseq") or "").partition(" ")
+        num, _sep, method = (self.get("cseq") or "").partition(" ")
         return (int(num) if num.strip().isdigit() else None), method.strip().upper()
 
 
@@ -220,7 +219,7 @@ def response_to(request, status, reason, extra=()):
 
 # --------------------------------------------------------------- client ----
 def split_hostport(value, default_port=5060):
-    host, _, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    host, _sep, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
     if not host:
         host, port = value, ""
     return host, int(port) if port else default_port
@@ -443,12 +442,12 @@ def register(
                 chunk = min(end - time.monotonic(), max(granted * 0.8, 1))
                 reg.serve(chunk)
                 if time.monotonic() < end:
-                    resp, _ = reg.register(expires)
+                    resp, _refresh_auth = reg.register(expires)
                     if resp is None or resp.status != 200:
                         _status_result(result, resp, True)
                         break
             if unregister:
-                resp, _ = reg.register(0)
+                resp, _unregister_auth = reg.register(0)
                 result["unregister_status"] = resp.status if resp is not None else None
     except (OSError, ValueError) as exc:
         result.update(status=None, reason="error: %s" % exc, exit_code=EXIT_ERROR)

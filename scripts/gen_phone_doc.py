@@ -1,16 +1,18 @@
-#!/usr/bin/env python3
 """Write plugins/doc_fragments/phone.py from the phone model.
 
 Every phone option is described once, in plugins/module_utils/_model.py; this
 keeps the documentation of vicidial_phone in step with it. Run it after
-changing the model; tests/unit fail when the fragment is stale.
+changing the model (python scripts/gen_phone_doc.py); tests/unit fail when the
+fragment is stale (python scripts/gen_phone_doc.py --check exits 1).
 """
 
 import os
 import sys
+import textwrap
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+# pylint: disable-next=unused-import
 import collection_path  # noqa: E402,F401  (makes the collection importable)
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model  # noqa: E402
@@ -72,13 +74,24 @@ def quote(text):
     return "'%s'" % text.replace("'", "''")
 
 
+def item(text):
+    """One description item as a YAML single-quoted scalar, folded to lines of at most 120 characters.
+
+    A line break inside a single-quoted scalar reads back as one space, so the
+    text is unchanged; long lines would fail ansible-test's pep8 (160 max).
+    """
+    lines = textwrap.wrap(quote(text), width=120, initial_indent="      - ", subsequent_indent="        ",
+                          break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines) + "\n"
+
+
 def render():
     out = [HEADER]
     for column in model.COLUMNS:
         out.append("  %s:\n" % column.option)
         out.append("    description:\n")
         for line in describe(column):
-            out.append("      - %s\n" % quote(line))
+            out.append(item(line))
         out.append("    type: %s\n" % model.ansible_type(column))
         if column.name in model.IDENTITY:
             out.append("    required: true\n")

@@ -27,7 +27,8 @@ VM_OPTIONS = re.compile(r"^[- =*#.,:/|@_0-9A-Za-z]*$")
 FILENAME = re.compile(r"^[-/|._0-9A-Za-z]*$")
 SIP_EXTENSION = re.compile(r"^[0-9A-Za-z]+$")
 OTHER_EXTENSION = re.compile(r"^[-*#.:/@_0-9A-Za-z]+$")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 control characters (U+0085 is a line break to some readers).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 PROTOCOLS = ("SIP", "PJSIP", "IAX2", "Zap", "EXTERNAL")
 # Protocols whose extension is an Asterisk peer/endpoint name.

@@ -24,6 +24,16 @@ ADMIN_LOG_CODES = {"create": ("ADD", "ANSIBLE ADD PHONE"),
 SLOW_LOCK_SECONDS = 5
 
 
+def fold(text):
+    """VICIdial's tables compare strings case-insensitively (the default
+    collations); so do our uniqueness checks and lookups."""
+    return (text or "").lower()
+
+
+def fkey(extension, server_ip):
+    return (fold(extension), server_ip)
+
+
 class PlanError(Exception):
     """The declared set is invalid; the message lists every problem."""
 
@@ -100,9 +110,14 @@ class PhonePlan(object):
         errors = []
         opts = self.options
         settings = ctx["settings"]
+        # Case-folded views of the state, for lookups and uniqueness.
+        self._rows = dict((fkey(*_identity(r)), r) for r in ctx["rows"].values())
+        self._templates = set(fold(t) for t in ctx["templates"])
+        self._voicemail_ids = set(fold(v) for v in ctx["voicemail_ids"])
+        self._alias_ids = set(fold(a) for a in ctx["alias_ids"])
         declared = {}
         for label, state, values in parsed:
-            key = (values["extension"], values["server_ip"])
+            key = fkey(values["extension"], values["server_ip"])
             if key in declared:
                 errors.append(validate.EntryError(label, None, "is declared more than once"))
                 continue
@@ -117,25 +132,29 @@ class PhonePlan(object):
         )
         for key in sorted(declared):
             label, state, values = declared[key]
-            existing = ctx["rows"].get(key)
+            existing = self._rows.get(key)
             if state == "absent":
                 if existing is not None:
-                    self.changes.append(Change("delete", key, label, before=existing))
+                    self.changes.append(Change("delete", _identity(existing), label, before=existing))
                 else:
                     self.unchanged += 1
                 continue
-            self._plan_present(label, key, values, existing, defaults, policy, ctx, errors)
+            self._plan_present(label, values, existing, defaults, policy, ctx, errors)
 
         if purge_servers:
-            for key in sorted(ctx["rows"]):
+            for key in sorted(self._rows):
                 if key[1] in purge_servers and key not in declared:
-                    self.changes.append(Change("delete", key, model.phone_id(*key), before=ctx["rows"][key]))
+                    row = self._rows[key]
+                    self.changes.append(Change("delete", _identity(row), model.phone_id(*_identity(row)),
+                                               before=row))
 
         self._check_logins(ctx, errors)
         return errors
 
-    def _plan_present(self, label, key, values, existing, defaults, policy, ctx, errors):
+    def _plan_present(self, label, values, existing, defaults, policy, ctx, errors):
         opts = self.options
+        # Updates address the stored row; a new row gets the declared spelling.
+        key = _identity(existing) if existing is not None else (values["extension"], values["server_ip"])
         server = ctx["servers"].get(key[1])
         if server is None:
             errors.append(validate.EntryError(label, "server_ip", "no VICIdial server has this IP (servers table)"))
@@ -156,16 +175,16 @@ class PhonePlan(object):
             after.update(writes)
         protocol = after.get("protocol") or "SIP"
         if "protocol" not in values:
-            validate.check_extension(label, key[0], protocol, errors)
+            validate.check_extension(label, values["extension"], protocol, errors)
         template = writes.get("template_id")
-        if template not in (None,) + model.NO_TEMPLATE and template not in ctx["templates"]:
+        if template not in (None,) + model.NO_TEMPLATE and fold(template) not in self._templates:
             errors.append(validate.EntryError(
                 label, "template_id", "no conf template %r in vicidial_conf_templates" % template))
         vm = writes.get("voicemail_id")
-        if vm and vm in ctx["voicemail_ids"]:
+        if vm and fold(vm) in self._voicemail_ids:
             errors.append(validate.EntryError(
                 label, "voicemail_id", "%r is a box of vicidial_voicemail; a phone needs its own" % vm))
-        if writes.get("login") and writes["login"] in ctx["alias_ids"]:
+        if writes.get("login") and fold(writes["login"]) in self._alias_ids:
             errors.append(validate.EntryError(label, "phone_login", "%r is already a phone alias id" % writes["login"]))
         if protocol == "SIP" and server is not None and _major(server.get("asterisk_version")) >= 21:
             errors.append(validate.EntryError(
@@ -196,27 +215,33 @@ class PhonePlan(object):
     def _check_logins(self, ctx, errors):
         """A login is unique across all phones in the state the run leaves."""
         final = {}
-        deleted = set(c.key for c in self.changes if c.action == "delete")
-        new_login = dict((c.key, c.values.get("login")) for c in self.changes
+        deleted = set(fkey(*c.key) for c in self.changes if c.action == "delete")
+        new_login = dict((fkey(*c.key), c.values.get("login")) for c in self.changes
                          if c.action in ("create", "update") and c.values.get("login"))
+        names = {}
         for row in ctx["logins"]:
-            key = (row["extension"], row["server_ip"])
+            key = fkey(row["extension"], row["server_ip"])
+            names[key] = model.phone_id(row["extension"], row["server_ip"])
             if key in deleted:
                 continue
             login = new_login.pop(key, row["login"])
             if login:
-                final.setdefault(login, []).append(key)
+                final.setdefault(fold(login), []).append(key)
         for key, login in new_login.items():
-            final.setdefault(login, []).append(key)
-        planned = dict((c.key, c) for c in self.changes if c.action in ("create", "update") and c.values.get("login"))
-        for login, keys in final.items():
+            final.setdefault(fold(login), []).append(key)
+        planned = dict((fkey(*c.key), c) for c in self.changes
+                       if c.action in ("create", "update") and c.values.get("login"))
+        for key, change in planned.items():
+            names[key] = model.phone_id(*change.key)
+        for keys in final.values():
             if len(keys) < 2:
                 continue
             for key in keys:
                 if key in planned:
-                    others = ", ".join(model.phone_id(*k) for k in keys if k != key)
+                    others = ", ".join(names[k] for k in keys if k != key)
                     errors.append(validate.EntryError(
-                        planned[key].label, "phone_login", "%r is also the login of %s" % (login, others)))
+                        planned[key].label, "phone_login",
+                        "%r is also the login of %s" % (planned[key].values["login"], others)))
 
     # ---- reporting -----------------------------------------------------
     def statements(self):
@@ -357,10 +382,14 @@ class PhonePlan(object):
                     "(NOW(),%s,LEFT(SUBSTRING_INDEX(USER(),'@',-1),15),'PHONES',%s,%s,%s,%s,%s)", rows)
 
 
+def _identity(row):
+    return (row["extension"], row["server_ip"])
+
+
 def _major(version):
     """Asterisk major version from servers.asterisk_version ('22.10.1' -> 22, '1.8.x' -> 1)."""
     try:
-        return int(str(version or "").split(".")[0])
+        return int(str(version or "").split(".", 1)[0])
     except ValueError:
         return 0
 

@@ -195,7 +195,7 @@ def _find_template(templates, template_id):
         return _text(templates[template_id])
     # WHERE template_id='x' compares case- and trailing-space-insensitively.
     wanted = template_id.rstrip(" ").upper()
-    for key in sorted(templates, key=lambda k: _text(k)):
+    for key in sorted(templates, key=_text):
         if _text(key).rstrip(" ").upper() == wanted:
             return _text(templates[key])
     return None

@@ -42,10 +42,18 @@ class EntryError(object):
         return "%s: %s" % (self.entry, self.message)
 
 
+def _printable(value):
+    """A value fit for a one-line label: control characters are shown escaped."""
+    text = str(value)
+    return repr(text) if model.CONTROL.search(text) else text
+
+
 def entry_label(raw, index):
     """extension@server_ip when both are known, else the entry's position."""
     ext = raw.get("extension") if isinstance(raw, dict) else None
     ip = raw.get("server_ip") if isinstance(raw, dict) else None
+    ext = None if ext is None else _printable(ext)
+    ip = None if ip is None else _printable(ip)
     if ext not in (None, "") and ip not in (None, ""):
         return model.phone_id(ext, ip)
     if ext not in (None, ""):
@@ -101,6 +109,9 @@ def _text_problem(column, value, secret):
         return "must be a single line without control characters" + shown
     if column.maxlen is not None and len(value) > column.maxlen:
         return "is %d characters long, the column holds at most %d" % (len(value), column.maxlen)
+    if column.maxlen == 65535 and len(value.encode("utf-8")) > column.maxlen:
+        # TEXT columns are limited in bytes, not characters.
+        return "is %d bytes long, the column holds at most %d" % (len(value.encode("utf-8")), column.maxlen)
     if column.kind == "choice":
         if value not in column.choices:
             return "must be one of %s, got %r" % (", ".join(column.choices), value)
@@ -108,7 +119,7 @@ def _text_problem(column, value, secret):
     if column.kind == "name":
         # admin.php keeps letters, digits, space and - . , _ ; letters of any
         # script are allowed as in VICIdial's non-latin mode.
-        bad = sorted(set(ch for ch in value if not (ch.isalnum() or ch in " -.,_")))
+        bad = sorted(set(ch for ch in value if not (ch.isalpha() or ch in "0123456789 -.,_")))
         if bad:
             return "contains characters VICIdial does not allow here: %s" % " ".join(repr(ch) for ch in bad)
         return None
@@ -144,30 +155,41 @@ def parse_entry(raw, defaults, index):
     if not isinstance(raw, dict):
         label = "phones[%d]" % index
         return label, "present", {}, [EntryError(label, None, "must be a dictionary of phone options")]
-    merged = dict(defaults or {})
-    merged.update(raw)
-    label = entry_label(merged, index)
-    state = merged.pop("state", None) or "present"
+    both = dict(defaults or {})
+    both.update(raw)
+    label = entry_label(both, index)
+    # Defaults and the entry are merged per column, so an entry's value wins
+    # whichever spelling (option or alias) either of them uses.
+    merged = {}
+    for source in (defaults or {}, raw):
+        spelled = {}
+        for key in sorted(source):
+            if key == "state":
+                merged["state"] = (key, source[key])
+                continue
+            column = model.OPTION_NAMES.get(key)
+            if column is None:
+                errors.append(EntryError(label, key, "is not a phone option"))
+                continue
+            if column.name in spelled and source[key] is not None:
+                errors.append(EntryError(label, key, "sets the same column as %s" % spelled[column.name]))
+                continue
+            if source[key] is not None:
+                spelled[column.name] = key
+                merged[column.name] = (key, source[key])
+    state = merged.pop("state", (None, None))[1] or "present"
     if state not in ("present", "absent"):
         errors.append(EntryError(label, "state", "must be present or absent, got %r" % (state,)))
     values = {}
-    seen = {}
-    for key in sorted(merged):
-        value = merged[key]
-        column = model.OPTION_NAMES.get(key)
-        if column is None:
-            errors.append(EntryError(label, key, "is not a phone option"))
-            continue
-        if column.name in seen and value is not None and seen[column.name] != key:
-            errors.append(EntryError(label, key, "sets the same column as %s" % seen[column.name]))
-            continue
+    for name in sorted(merged):
+        key, value = merged[name]
+        column = model.BY_COLUMN[name]
         coerced, problem = _coerce(column, value)
         if problem:
             errors.append(EntryError(label, column.option, problem))
             continue
         if coerced is None:
             continue
-        seen[column.name] = key
         if isinstance(coerced, str):
             problem = _text_problem(column, coerced, column.secret)
             if problem:

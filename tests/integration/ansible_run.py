@@ -74,7 +74,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
         "ANSIBLE_LOG_PATH": os.path.join(workdir, "ansible.log"),
     })
     environ.update(env or {})
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=timeout, check=False)
     try:
         with open(result_file) as handle:
             result = json.load(handle)

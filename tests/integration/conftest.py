@@ -188,7 +188,7 @@ class MariaDBServer:
                "--auth-root-authentication-method=socket", "--skip-test-db",
                "--debug-no-sync"] + self._run_as
         res = subprocess.run(cmd, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, check=False)
         if res.returncode != 0:
             pytest.fail("mariadb-install-db failed:\n%s" % res.stdout[-4000:],
                         pytrace=False)
@@ -296,7 +296,8 @@ class MariaDBServer:
         res = subprocess.run(
             [self.client, "--defaults-file=" + self.client_cnf, "--batch",
              "--database=" + database],
-            input=sql, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            input=sql, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            check=False)
         if res.returncode != 0:
             raise RuntimeError("mariadb CLI failed loading into %s: %s"
                                % (database, res.stderr.strip()))

@@ -114,7 +114,7 @@ def real(mariadb_server):
 def test_schema_has_the_seven_tables_all_myisam(mariadb_server, ours):
     tables = _tables(mariadb_server, ours)
     assert sorted(tables) == sorted(TABLES)
-    assert {engine for engine, _ in tables.values()} == {"MyISAM"}
+    assert {engine for engine, _collation in tables.values()} == {"MyISAM"}
 
 
 def test_tables_take_the_server_default_collation(mariadb_server, ours, real):

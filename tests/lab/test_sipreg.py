@@ -248,6 +248,7 @@ def test_cli_wrong_password_exit_3(registrar):
         ],
         capture_output=True,
         text=True,
+        check=False,
         timeout=20,
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
@@ -272,6 +273,7 @@ def test_cli_right_password_exit_0(registrar):
         ],
         capture_output=True,
         text=True,
+        check=False,
         timeout=20,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
