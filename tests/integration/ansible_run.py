@@ -31,6 +31,20 @@ class AnsibleRun(object):
         return "AnsibleRun(rc=%s, result=%r, stderr=%r)" % (self.rc, self.result, self.stderr[-2000:])
 
 
+SECRET_A = "RegSecretAlpha1234"
+SECRET_B = "RegSecretBravo5678"
+LOGIN_PW_A = "LoginPwAlpha99"
+LOGIN_PW_B = "LoginPwBravo77"
+
+
+def phone_entry(ext, ip, **extra):
+    """A valid PJSIP entry; extra options override."""
+    entry = dict(extension=ext, server_ip=ip, dialplan_number=ext, voicemail_id=ext, phone_login="L" + ext,
+                 phone_pass=LOGIN_PW_A, registration_password=SECRET_A, protocol="PJSIP")
+    entry.update(extra)
+    return entry
+
+
 def db_args(db):
     """Connection options for a vicidial_db fixture (unix socket)."""
     return dict(db_unix_socket=db.unix_socket, db_user=db.user, db_password=db.password, db_name=db.database,

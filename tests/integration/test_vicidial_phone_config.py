@@ -8,18 +8,13 @@ check-mode plan, the two-writers refusal and the chan_sip guard.
 import os
 import stat
 
-from ansible_run import db_args, run_module
-
-SECRET = "RegSecretAlpha1234"
-NEW_SECRET = "RegSecretBravo5678"
-LOGIN_PW = "LoginPwAlpha99"
+from ansible_run import SECRET_A as SECRET
+from ansible_run import SECRET_B as NEW_SECRET
+from ansible_run import db_args, phone_entry, run_module
 
 
 def phone(ext, ip="10.10.10.3", **extra):
-    entry = dict(extension=ext, server_ip=ip, dialplan_number=ext, voicemail_id=ext, phone_login="L" + ext,
-                 phone_pass=LOGIN_PW, registration_password=SECRET, protocol="PJSIP")
-    entry.update(extra)
-    return entry
+    return phone_entry(ext, ip, **extra)
 
 
 def config(db, tmp_path, **kw):

@@ -7,19 +7,11 @@ database itself, not only what the module reports.
 import threading
 import time
 
-from ansible_run import db_args, run_module
-
-SECRET_A = "RegSecretAlpha1234"
-SECRET_B = "RegSecretBravo5678"
-LOGIN_PW_A = "LoginPwAlpha99"
-LOGIN_PW_B = "LoginPwBravo77"
+from ansible_run import LOGIN_PW_A, LOGIN_PW_B, SECRET_A, SECRET_B, db_args, phone_entry, run_module
 
 
 def phone(ext, ip="10.10.10.1", **extra):
-    entry = dict(extension=ext, server_ip=ip, dialplan_number=ext, voicemail_id=ext, phone_login="L" + ext,
-                 phone_pass=LOGIN_PW_A, registration_password=SECRET_A, protocol="PJSIP")
-    entry.update(extra)
-    return entry
+    return phone_entry(ext, ip, **extra)
 
 
 def apply(db, phones, **kw):

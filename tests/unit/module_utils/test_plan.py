@@ -10,6 +10,7 @@ admin.php's ADD (vicidial-phones.md 2.3) plus the collection's own.
 """
 
 import pytest
+from entries import DROP, IPS, good_entry
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
 from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
@@ -18,9 +19,7 @@ from ansible_collections.telephony.vicidial.plugins.module_utils._phones import 
 N = 1000
 BAD = 900
 EXISTING = 500  # entries 0..499 are rows already, identical to their entry
-IPS = ("10.10.10.1", "10.10.10.2")
 LABEL = "70900@10.10.10.1"
-DROP = object()
 OPTIONS = dict(update_password="always", allow_weak_passwords=False, registration_password_min_length=12,
                phone_pass_min_length=8)
 
@@ -39,18 +38,6 @@ SERVERS = {
 }
 
 
-def good_entry(i):
-    return {
-        "extension": "7%04d" % i,
-        "server_ip": IPS[i % 2],
-        "protocol": "PJSIP",
-        "dialplan_number": "7%04d" % i,
-        "voicemail_id": "7%04d" % i,
-        "phone_login": "L7%04d" % i,
-        "phone_pass": "LoginPw7%04d" % i,
-        "registration_password": "RegSecret-7%04d-abcd" % i,
-        "phone_full_name": "Agent %d" % i,
-    }
 
 
 def db_row(i, **cols):

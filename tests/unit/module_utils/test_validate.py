@@ -12,6 +12,7 @@ test_every_column_has_a_hand_written_rule.
 """
 
 import pytest
+from entries import DROP, IPS, good_entry
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
 from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
@@ -19,22 +20,8 @@ from ansible_collections.telephony.vicidial.plugins.module_utils._phones import 
 
 N = 1000
 BAD = 900
-IPS = ("10.10.10.1", "10.10.10.2")
-DROP = object()  # an override that removes the option from the entry
 
 
-def good_entry(i):
-    return {
-        "extension": "7%04d" % i,
-        "server_ip": IPS[i % 2],
-        "protocol": "PJSIP",
-        "dialplan_number": "7%04d" % i,
-        "voicemail_id": "7%04d" % i,
-        "phone_login": "L7%04d" % i,
-        "phone_pass": "LoginPw7%04d" % i,
-        "registration_password": "RegSecret-7%04d-abcd" % i,
-        "phone_full_name": "Agent %d" % i,
-    }
 
 
 BASE = [good_entry(i) for i in range(N)]
