@@ -135,6 +135,11 @@ generation_taken_over:
   description: Whether C(generate_vicidial_conf) was set to C(N) by this run.
   returned: always
   type: bool
+permissions_repaired:
+  description: Unchanged files whose mode or ownership had drifted and were put back (no reload needed).
+  returned: always
+  type: list
+  elements: str
 """
 
 import grp
@@ -227,14 +232,34 @@ def take_over(module, conn, server):
     return True
 
 
+def owner_ids(module, path):
+    params = module.params
+    try:
+        return pwd.getpwnam(params["owner"]).pw_uid, grp.getgrnam(params["group"]).gr_gid
+    except KeyError as exc:
+        module.fail_json(msg="unknown owner or group for %s: %s" % (path, exc))
+
+
+def fix_permissions(module, path):
+    """Put back mode and ownership of an unchanged file; True when they were off.
+
+    The files hold registration passwords: a hand chmod must not survive a run.
+    """
+    uid, gid = owner_ids(module, path)
+    mode = int(module.params["mode"], 8)
+    st = os.stat(path)
+    if (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (mode, uid, gid):
+        return False
+    if not module.check_mode:
+        os.chown(path, uid, gid)
+        os.chmod(path, mode)
+    return True
+
+
 def write_file(module, path, content, backup_dir):
     """Atomically replace path; keep the old version. Returns the backup path or None."""
     params = module.params
-    try:
-        uid = pwd.getpwnam(params["owner"]).pw_uid
-        gid = grp.getgrnam(params["group"]).gr_gid
-    except KeyError as exc:
-        module.fail_json(msg="unknown owner or group for %s: %s" % (path, exc))
+    uid, gid = owner_ids(module, path)
     backup = None
     if os.path.exists(path):
         if not os.path.isdir(backup_dir):
@@ -318,7 +343,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    files, reload_cmds, backups, diffs = [], [], [], []
+    files, reload_cmds, backups, diffs, repaired = [], [], [], [], []
     for kind, prefix, command in FILES:
         if kind not in rendered:
             continue
@@ -331,6 +356,9 @@ def main():
         changed = current != content
         files.append(dict(kind=kind, path=path, changed=changed))
         if not changed:
+            # Same content, so no reload; but permissions are still ours to keep.
+            if fix_permissions(module, path):
+                repaired.append(path)
             continue
         if command not in reload_cmds:
             reload_cmds.append(command)
@@ -341,7 +369,8 @@ def main():
             backups.append(dict(path=path, backup=write_file(module, path, content, params["backup_dir"])))
 
     result = dict(
-        changed=bool(reload_cmds) or taken_over,
+        changed=bool(reload_cmds) or taken_over or bool(repaired),
+        permissions_repaired=repaired,
         files=files,
         reload=reload_cmds,
         expected=_render.expected_objects(phones, chan_sip=params["chan_sip"]),

@@ -69,6 +69,16 @@ def test_renders_files_with_safe_permissions_and_is_idempotent(vicidial_db, tmp_
     second = config(db, tmp_path)
     assert second.result["changed"] is False and second.result["reload"] == []
 
+    # A hand chmod on a file full of secrets does not survive a run, and needs no reload.
+    wizard_path = str(tmp_path / "asterisk" / "pjsip_wizard-ansible-phones.conf")
+    os.chmod(wizard_path, 0o644)
+    planned = config(db, tmp_path, check=True)
+    assert planned.result["changed"] is True and stat.S_IMODE(os.stat(wizard_path).st_mode) == 0o644
+    repaired = config(db, tmp_path)
+    assert repaired.result["changed"] is True and repaired.result["reload"] == []
+    assert repaired.result["permissions_repaired"] == [wizard_path]
+    assert stat.S_IMODE(os.stat(wizard_path).st_mode) == 0o640
+
 
 def test_only_the_changed_file_reloads_and_the_old_one_is_backed_up(vicidial_db, tmp_path):
     db = vicidial_db

@@ -1,0 +1,6 @@
+"""Makes molecule/shared importable for this scenario's tests."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
