@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import string
 import subprocess
@@ -46,7 +47,7 @@ ALNUM = string.ascii_letters + string.digits
 
 
 def token(length):
-    return "".join(secrets.choice(ALNUM) for _ in range(length))
+    return "".join(secrets.choice(ALNUM) for _position in range(length))
 
 
 def lab_env(**extra):
@@ -57,7 +58,8 @@ def lab_env(**extra):
         VICILAB_NAME=NAME,
         VICILAB_SUBNET_PREFIX=PREFIX,
         PATH=os.path.join(VENV, "bin") + os.pathsep + path,
-        ANSIBLE_COLLECTIONS_PATH=os.path.join(VENV, "collections"),
+        # E2E_COLLECTIONS_PATH: try a patched copy of the collection against these tests.
+        ANSIBLE_COLLECTIONS_PATH=os.environ.get("E2E_COLLECTIONS_PATH") or os.path.join(VENV, "collections"),
         ANSIBLE_VAULT_PASSWORD_FILE=os.path.join(LAB_STATE, "vault-pass"),
         ANSIBLE_CONFIG=os.path.join(REPO_ROOT, "ansible.cfg"),
         ANSIBLE_NOCOLOR="1",
@@ -75,7 +77,7 @@ def lab_env(**extra):
 
 def run(argv, timeout=120, check=True, input=None, env=None):
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, input=input,
-                          env=env or lab_env(), cwd=REPO_ROOT)
+                          env=env or lab_env(), cwd=REPO_ROOT, check=False)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (rc %s):\n%s\n%s" % (
             " ".join(shlex.quote(a) for a in argv), proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
@@ -144,8 +146,9 @@ class Run(object):
         return found
 
     def explain(self):
-        return "rc=%s after %.0fs (run dir %s)\n--- stdout (tail) ---\n%s\n--- stderr (tail) ---\n%s" % (
-            self.rc, self.seconds, self.workdir, self.stdout[-6000:], self.stderr[-3000:])
+        return ("rc=%s after %.0fs (run dir %s, kept with E2E_KEEP_RUNS=1)\n--- stdout (tail) ---\n%s\n"
+                "--- stderr (tail) ---\n%s" % (self.rc, self.seconds, self.workdir, self.stdout[-6000:],
+                                               self.stderr[-3000:]))
 
     def __repr__(self):
         return "Run(rc=%s, %.0fs)" % (self.rc, self.seconds)
@@ -173,8 +176,10 @@ class Playbook(object):
         self.cmd = cmd
         self.env = lab_env(ANSIBLE_LOG_PATH=self.log_path, E2E_RESULTS_FILE=self.results_path,
                            ANSIBLE_LOCAL_TEMP=os.path.join(self.workdir, "local-tmp"), **(env or {}))
-        self.out = open(os.path.join(self.workdir, "stdout"), "w+")
-        self.err = open(os.path.join(self.workdir, "stderr"), "w+")
+        # The run's own records are private (0600), like the secrets they are checked for.
+        self.out = _private(os.path.join(self.workdir, "stdout"))
+        self.err = _private(os.path.join(self.workdir, "stderr"))
+        _private(self.log_path).close()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err,
                                      env=self.env, cwd=REPO_ROOT, start_new_session=True)
@@ -192,18 +197,26 @@ class Playbook(object):
         except subprocess.TimeoutExpired:
             self.kill()
             self.proc.wait()
-            raise AssertionError("ansible-playbook did not finish within %ss: %s" % (timeout, self.read_output()))
+            raise AssertionError(
+                "ansible-playbook did not finish within %ss: %s" % (timeout, self.read_output())) from None
         seconds = time.monotonic() - self.started
         stdout, stderr = self.read_output()
         log = ""
         if os.path.exists(self.log_path):
             with open(self.log_path, errors="replace") as handle:
                 log = handle.read()
-        results = []
+        raw_results = ""
         if os.path.exists(self.results_path):
             with open(self.results_path) as handle:
-                results = [json.loads(line) for line in handle if line.strip()]
-        return Run(rc, stdout, stderr, log, results, seconds, self.workdir)
+                raw_results = handle.read()
+        results = [json.loads(line) for line in raw_results.splitlines() if line.strip()]
+        self.out.close()
+        self.err.close()
+        if not os.environ.get("E2E_KEEP_RUNS"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        run = Run(rc, stdout, stderr, log, results, seconds, self.workdir)
+        run.raw_results = raw_results
+        return run
 
     def read_output(self):
         texts = []
@@ -212,6 +225,10 @@ class Playbook(object):
             handle.seek(0)
             texts.append(handle.read())
         return texts[0], texts[1]
+
+
+def _private(path):
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600), "w+")
 
 
 def playbook(extra_vars=(), args=(), verbosity=0, env=None, limit=None, timeout=600):

@@ -1,8 +1,9 @@
 """Issue item 9: bad input in a large set, end to end through the role.
 
 1000 entries, one with a dashed extension and two whose phone_full_name tries to open a new config
-section (with and without line breaks). The run must name both as extension@server_ip with the field, and write nothing: the
-database tables (CHECKSUM TABLE) and every file under /etc/asterisk on both servers are unchanged.
+section (with and without line breaks). The run must name each as extension@server_ip with the
+field, and write nothing: the database tables (CHECKSUM TABLE) and every file under /etc/asterisk
+on both servers are unchanged.
 """
 
 import e2e_lab as lab
