@@ -81,7 +81,7 @@ def test_killed_mid_apply_then_next_run_converges(known_state):
     total = DELETE + len(updated) + CREATE
     print("killed after %d of %d changes (%d deleted, %d updated, %d created)" % (done, total, deleted, upd, cre))
     assert 0 < done < total, "the kill did not land mid-apply (%d of %d changes written)" % (done, total)
-    for _ in range(50):
+    for _attempt in range(50):
         if lab.sql("SELECT IS_FREE_LOCK(%s) AS f", (lab.LOCK_NAME,))[0]["f"] == 1:
             break
         time.sleep(0.2)

@@ -77,5 +77,5 @@ def test_concurrent_runs_serialise_and_both_converge(known_state):
 
     now = lab.loaded(lab.AST2)
     assert now["endpoints"] == known_state.loaded[lab.AST2]["endpoints"], now
-    assert 'callerid="Lab desk two, concurrent"' in lab.read_file(lab.AST2,
-                                                                 "/etc/asterisk/pjsip_wizard-ansible-phones.conf")
+    wizard = lab.read_file(lab.AST2, "/etc/asterisk/pjsip_wizard-ansible-phones.conf")
+    assert 'callerid="Lab desk two, concurrent"' in wizard

@@ -38,8 +38,6 @@ SERVERS = {
 }
 
 
-
-
 def db_row(i, **cols):
     """The row good_entry(i) is stored as, plus what VICIdial's jobs wrote."""
     row = {

@@ -22,8 +22,6 @@ N = 1000
 BAD = 900
 
 
-
-
 BASE = [good_entry(i) for i in range(N)]
 LABEL = "70900@10.10.10.1"  # good_entry(BAD)
 
