@@ -47,8 +47,28 @@ options:
     description:
       - Whether this Asterisk has chan_sip. When false, no C(sip-*) file is written and an active SIP phone is an
         error naming the phone.
+      - When not set, Asterisk is asked (C(module show like chan_sip) through O(asterisk_command)); if it does
+        not answer, the module fails before writing anything.
     type: bool
-    default: false
+  asterisk_command:
+    description: The asterisk binary, used as C(asterisk -rx) to ask whether chan_sip is loaded.
+    type: str
+    default: asterisk
+  verify_unchanged:
+    description:
+      - When no file changed (nothing to reload), ask Asterisk whether every active phone of this server is
+        loaded and report the ones that are not in RV(not_loaded). It costs one C(asterisk -rx) per question
+        inside this task instead of a task of its own.
+      - After a reload, the role verifies with a task of its own.
+    type: bool
+    default: true
+  manage_includes:
+    description:
+      - Make sure Asterisk's main configs (C(pjsip_wizard.conf), C(iax.conf), C(extensions.conf), and C(sip.conf)
+        when chan_sip is there) C(#include) the rendered files, adding the line where it is missing. A main
+        config that gains the line also needs its module reloaded, and RV(reload) says so.
+    type: bool
+    default: true
   take_over_generation:
     description:
       - When this server's C(generate_vicidial_conf) is C(Y), set it to C(N) so that VICIdial's generator stops
@@ -121,6 +141,22 @@ reload:
   type: list
   elements: str
   sample: ["pjsip reload", "dialplan reload"]
+not_loaded:
+  description:
+    - With O(verify_unchanged) and nothing to reload, the active phones Asterisk does not have, as
+      C(PJSIP/<ext>), C(IAX2/<ext>), C(SIP/<ext>) or C(dial plan number <n>). Empty otherwise.
+  returned: always
+  type: list
+  elements: str
+includes_added:
+  description: Main configs that got an C(#include) line for a rendered file.
+  returned: always
+  type: list
+  elements: str
+chan_sip:
+  description: Whether chan_sip was taken to be there (given, or asked of Asterisk).
+  returned: always
+  type: bool
 expected:
   description: What Asterisk should have loaded after the reload.
   returned: always
@@ -145,6 +181,7 @@ permissions_repaired:
 import grp
 import os
 import pwd
+import re
 import shutil
 import tempfile
 import time
@@ -156,12 +193,70 @@ from ansible_collections.telephony.vicidial.plugins.module_utils._db import db_a
 from ansible_collections.telephony.vicidial.plugins.module_utils._runner import connect
 
 FILES = (
-    # (kind, file name prefix, reload command)
+    # (kind, file name prefix = main config name, reload command)
     ("iax", "iax", "iax2 reload"),
     ("sip", "sip", "sip reload"),
     ("pjsip_wizard", "pjsip_wizard", "pjsip reload"),
     ("extensions", "extensions", "dialplan reload"),
 )
+
+
+def has_chan_sip(module):
+    """Ask the running Asterisk whether chan_sip is loaded (gone in Asterisk 21)."""
+    cmd = [module.params["asterisk_command"], "-rx", "module show like chan_sip"]
+    rc, out, err = module.run_command(cmd)
+    if rc != 0 or "Unable to connect" in out + err:
+        module.fail_json(msg="cannot ask Asterisk whether chan_sip is loaded (%s): %s; nothing was written"
+                         % (" ".join(cmd), (err or out).strip().splitlines()[-1:] or "no output"))
+    return "chan_sip.so" in out
+
+
+LOADED_PATTERNS = {
+    "pjsip": ("pjsip show endpoints", re.compile(r"^\s*Endpoint:\s+([^/\s<]+)", re.M), "PJSIP/%s"),
+    "iax2": ("iax2 show peers", re.compile(r"^([^/\s]+)", re.M), "IAX2/%s"),
+    "sip": ("sip show peers", re.compile(r"^([^/\s]+)", re.M), "SIP/%s"),
+    "dialplan": ("dialplan show vicidial-auto-phones", re.compile(r"'([^']+)' =>"), "dial plan number %s"),
+}
+
+
+def not_loaded(module, expected):
+    """What Asterisk lacks of the expected objects (same questions as the role's verify task)."""
+    missing = []
+    for kind in ("pjsip", "iax2", "sip", "dialplan"):
+        wanted = expected.get(kind) or []
+        if not wanted:
+            continue
+        question, pattern, label = LOADED_PATTERNS[kind]
+        rc, out, err = module.run_command([module.params["asterisk_command"], "-rx", question])
+        loaded = set(pattern.findall(out)) if rc == 0 else set()
+        missing.extend(label % name for name in wanted if name not in loaded)
+    return missing
+
+
+def ensure_include(module, main_path, line):
+    """Add the #include line to a main config that lacks it. True when added."""
+    current = ""
+    if os.path.exists(main_path):
+        with open(main_path) as handle:
+            current = handle.read()
+        if any(existing.strip() == line for existing in current.splitlines()):
+            return False
+    if module.check_mode:
+        return True
+    text = current + ("" if current.endswith("\n") or not current else "\n") + line + "\n"
+    if os.path.exists(main_path):
+        st = os.stat(main_path)
+        mode, uid, gid = st.st_mode & 0o7777, st.st_uid, st.st_gid
+    else:
+        uid, gid = owner_ids(module, main_path)
+        mode = int(module.params["mode"], 8)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(main_path), prefix=".%s." % os.path.basename(main_path))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, mode)
+    os.chown(tmp, uid, gid)
+    os.replace(tmp, main_path)
+    return True
 
 
 def read_state(module, conn, server_ip):
@@ -290,7 +385,10 @@ def main():
         server_ip=dict(type="str"),
         config_dir=dict(type="path", default="/etc/asterisk"),
         file_suffix=dict(type="str", default="ansible-phones"),
-        chan_sip=dict(type="bool", default=False),
+        chan_sip=dict(type="bool"),
+        asterisk_command=dict(type="str", default="asterisk"),
+        manage_includes=dict(type="bool", default=True),
+        verify_unchanged=dict(type="bool", default=True),
         take_over_generation=dict(type="bool", default=False),
         backup_dir=dict(type="path", default="/var/lib/telephony-vicidial/backup"),
         owner=dict(type="str", default="root"),
@@ -328,7 +426,11 @@ def main():
             "run it. Set servers.asterisk_version to this server's real version (e.g. 22.10.1)."
             % (server_ip, server.get("asterisk_version") or ""))
 
-    if not params["chan_sip"]:
+    chan_sip = params["chan_sip"]
+    if chan_sip is None:
+        chan_sip = has_chan_sip(module)
+
+    if not chan_sip:
         sip = sorted("%s@%s" % (r["extension"], server_ip) for r in phones
                      if r.get("protocol") == "SIP" and r.get("active") == "Y")
         if sip:
@@ -338,12 +440,12 @@ def main():
 
     try:
         rendered = _render.render_server_config(
-            phones, templates, system, server, chan_sip=params["chan_sip"],
+            phones, templates, system, server, chan_sip=chan_sip,
             remote_phones=remote_phones, remote_servers=remote_servers)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    files, reload_cmds, backups, diffs, repaired = [], [], [], [], []
+    files, reload_cmds, backups, diffs, repaired, includes = [], [], [], [], [], []
     for kind, prefix, command in FILES:
         if kind not in rendered:
             continue
@@ -368,12 +470,29 @@ def main():
         if not module.check_mode:
             backups.append(dict(path=path, backup=write_file(module, path, content, params["backup_dir"])))
 
+    if params["manage_includes"]:
+        for kind, prefix, command in FILES:
+            if kind not in rendered:
+                continue
+            main = os.path.join(params["config_dir"], "%s.conf" % prefix)
+            if ensure_include(module, main, '#include "%s-%s.conf"' % (prefix, params["file_suffix"])):
+                includes.append(main)
+                if command not in reload_cmds:
+                    reload_cmds.append(command)
+
+    expected = _render.expected_objects(phones, chan_sip=chan_sip)
+    missing = []
+    if params["verify_unchanged"] and not reload_cmds and not module.check_mode:
+        missing = not_loaded(module, expected)
     result = dict(
+        not_loaded=missing,
         changed=bool(reload_cmds) or taken_over or bool(repaired),
+        includes_added=includes,
+        chan_sip=chan_sip,
         permissions_repaired=repaired,
         files=files,
         reload=reload_cmds,
-        expected=_render.expected_objects(phones, chan_sip=params["chan_sip"]),
+        expected=expected,
         backups=backups,
         generation_taken_over=taken_over,
         server_ip=server_ip,

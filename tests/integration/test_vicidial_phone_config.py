@@ -22,7 +22,7 @@ def config(db, tmp_path, **kw):
     diff = kw.pop("diff", False)
     args = db_args(db)
     args.update(server_ip="10.10.10.3", config_dir=str(tmp_path / "asterisk"), backup_dir=str(tmp_path / "backup"),
-                owner="root", group="root")
+                owner="root", group="root", chan_sip=False, verify_unchanged=False)
     args.update(kw)
     return run_module("vicidial_phone_config", args, check=check, diff=diff)
 
@@ -152,3 +152,60 @@ def test_active_sip_phone_without_chan_sip_is_an_error_naming_it(vicidial_db, tm
     # VICIdial's default asterisk_version (1.4.21.2) means the pre-1.6 dial plan: said loudly.
     assert "exten => 8001,1,Dial(SIP/8001|60|)" in read(tmp_path, "extensions-ansible-phones.conf")
     assert any("pre-1.6 syntax" in w for w in with_sip.result["warnings"])
+
+
+FAKE_ASTERISK = """#!/bin/sh
+# Stands in for asterisk -rx: answers from files the test writes.
+case "$2" in
+  "pjsip show endpoints") cat "%(dir)s/endpoints" ;;
+  "iax2 show peers") cat "%(dir)s/peers" ;;
+  "dialplan show vicidial-auto-phones") cat "%(dir)s/dialplan" ;;
+  "module show like chan_sip") echo "0 modules loaded" ;;
+  *) echo "No such command '$2'"; exit 1 ;;
+esac
+"""
+
+
+def test_unchanged_config_is_still_checked_against_what_asterisk_has(vicidial_db, tmp_path):
+    db = vicidial_db
+    setup_server(db)
+    os.makedirs(str(tmp_path / "asterisk"))
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    script = tmp_path / "asterisk-rx"
+    script.write_text(FAKE_ASTERISK % {"dir": fake})
+    script.chmod(0o755)
+    assert not apply(db, [phone("8001"), phone("8002", protocol="IAX2")]).failed
+    assert not config(db, tmp_path).failed
+    (fake / "endpoints").write_text(" Endpoint:  <Endpoint/CID.....>  <State.....>\n"
+                                    " Endpoint:  8001/8001  Unavailable\n")
+    (fake / "peers").write_text("Name/Username    Host\n8002/8002   (Unspecified)\n1 iax2 peers\n")
+    (fake / "dialplan").write_text("[ Context 'vicidial-auto-phones' created by 'pbx_config' ]\n"
+                                   "  '8001' =>  1. Dial(PJSIP/8001,60,)\n  '8002' =>  1. Dial(IAX2/8002,60,)\n")
+    # chan_sip is asked of "Asterisk" when not given.
+    run = config(db, tmp_path, chan_sip=None, verify_unchanged=True, asterisk_command=str(script))
+    assert not run.failed, run
+    assert run.result["chan_sip"] is False and run.result["not_loaded"] == []
+    (fake / "peers").write_text("Name/Username    Host\n0 iax2 peers\n")
+    (fake / "dialplan").write_text("  '8002' =>  1. Dial(IAX2/8002,60,)\n")
+    run = config(db, tmp_path, chan_sip=None, verify_unchanged=True, asterisk_command=str(script))
+    assert run.result["not_loaded"] == ["IAX2/8002", "dial plan number 8001"]
+
+
+def test_main_configs_get_their_include_lines_once(vicidial_db, tmp_path):
+    db = vicidial_db
+    setup_server(db)
+    conf = tmp_path / "asterisk"
+    conf.mkdir()
+    (conf / "iax.conf").write_text("[general]\nbindport=4569")
+    os.chmod(str(conf / "iax.conf"), 0o644)
+    assert not apply(db, [phone("8001")]).failed
+    run = config(db, tmp_path)
+    assert sorted(os.path.basename(p) for p in run.result["includes_added"]) == [
+        "extensions.conf", "iax.conf", "pjsip_wizard.conf"]
+    assert read(tmp_path, "iax.conf") == '[general]\nbindport=4569\n#include "iax-ansible-phones.conf"\n'
+    assert stat.S_IMODE(os.stat(str(conf / "iax.conf")).st_mode) == 0o644  # an existing file keeps its mode
+    assert '#include "pjsip_wizard-ansible-phones.conf"' in read(tmp_path, "pjsip_wizard.conf")
+    assert not os.path.exists(str(conf / "sip.conf"))
+    again = config(db, tmp_path)
+    assert again.result["includes_added"] == [] and again.result["changed"] is False
