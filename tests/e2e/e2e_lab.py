@@ -190,6 +190,19 @@ class Playbook(object):
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        # Ansible's workers call setsid(), so the process group misses them:
+        # find every process whose environment names this run's directory.
+        marker = self.workdir.encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/environ" % pid, "rb") as handle:
+                    if marker not in handle.read():
+                        continue
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue
 
     def wait(self, timeout=600):
         try:
