@@ -124,10 +124,9 @@ pending:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.telephony.vicidial.plugins.module_utils._db import db_argument_spec
 from ansible_collections.telephony.vicidial.plugins.module_utils._runner import (
+    EntriesModule,
     apply_entries,
     hide_secrets,
     policy_argument_spec,
@@ -143,7 +142,7 @@ def main():
         purge=dict(type="bool", default=False),
         purge_servers=dict(type="list", elements="str"),
     )
-    module = AnsibleModule(
+    module = EntriesModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("purge", True, ("purge_servers",))],
