@@ -16,3 +16,17 @@ def good_entry(i):
         "registration_password": "RegSecret-7%04d-abcd" % i,
         "phone_full_name": "Agent %d" % i,
     }
+
+
+def with_overrides(entries, overrides):
+    """entries with {index: {option: value or DROP}} applied; a non-dict replaces the entry."""
+    for index, changes in overrides.items():
+        if not isinstance(changes, dict):
+            entries[index] = changes
+            continue
+        for key, value in changes.items():
+            if value is DROP:
+                entries[index].pop(key, None)
+            else:
+                entries[index][key] = value
+    return entries

@@ -10,7 +10,7 @@ admin.php's ADD (vicidial-phones.md 2.3) plus the collection's own.
 """
 
 import pytest
-from entries import DROP, IPS, good_entry
+from entries import DROP, IPS, good_entry, with_overrides
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
 from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
@@ -70,14 +70,7 @@ def make_ctx(rows=None, other_logins=(), settings=None, templates=("tmpl_pjsip",
 
 
 def entry_set(overrides):
-    entries = [good_entry(i) for i in range(N)]
-    for index, changes in overrides.items():
-        for key, value in changes.items():
-            if value is DROP:
-                entries[index].pop(key, None)
-            else:
-                entries[index][key] = value
-    return entries
+    return with_overrides([good_entry(i) for i in range(N)], overrides)
 
 
 def plan_for(overrides=None, ctx=None, options=None, purge=None, entries=None):

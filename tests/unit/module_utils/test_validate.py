@@ -12,7 +12,7 @@ test_every_column_has_a_hand_written_rule.
 """
 
 import pytest
-from entries import DROP, IPS, good_entry
+from entries import DROP, IPS, good_entry, with_overrides
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
 from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
@@ -28,17 +28,7 @@ LABEL = "70900@10.10.10.1"  # good_entry(BAD)
 
 def entry_set(overrides):
     """The 1000 valid entries with {index: {option: value or DROP}} applied."""
-    entries = [dict(e) for e in BASE]
-    for index, changes in overrides.items():
-        if not isinstance(changes, dict):
-            entries[index] = changes
-            continue
-        for key, value in changes.items():
-            if value is DROP:
-                entries[index].pop(key, None)
-            else:
-                entries[index][key] = value
-    return entries
+    return with_overrides([dict(e) for e in BASE], overrides)
 
 
 def parse(overrides, defaults=None):
