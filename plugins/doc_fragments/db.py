@@ -89,6 +89,7 @@ options:
   admin_user:
     description:
       - User recorded in C(vicidial_admin_log) for each change, shown on VICIdial's admin change log.
+      - At most 20 characters (the width of C(vicidial_admin_log.user)); checked before anything is written.
     type: str
     default: ansible
   lock_timeout:

@@ -17,6 +17,8 @@ options:
       - 'Asterisk peer/endpoint name. Letters and digits only for SIP, PJSIP and IAX2.'
       - 'Column C(extension) of C(phones).'
       - 'At most 100 characters.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
     required: true
   dialplan_number:
@@ -24,12 +26,16 @@ options:
       - 'Number dialled to ring the phone (digits).'
       - 'Column C(dialplan_number) of C(phones).'
       - 'At most 20 characters.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
   voicemail_id:
     description:
       - 'Voicemail box; must not be a box of vicidial_voicemail.'
       - 'Column C(voicemail_id) of C(phones).'
       - 'At most 10 characters.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
   computer_ip:
     description:
@@ -43,6 +49,8 @@ options:
       - 'VICIdial server the phone lives on; must exist in servers.'
       - 'Column C(server_ip) of C(phones).'
       - 'At most 15 characters.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
     required: true
   phone_login:
@@ -50,6 +58,8 @@ options:
       - 'Agent-screen phone login, unique across phones and phone aliases.'
       - 'Column C(login) of C(phones).'
       - 'At most 15 characters.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
     aliases: [login]
   phone_pass:
@@ -58,6 +68,8 @@ options:
       - 'Column C(pass) of C(phones).'
       - 'At most 100 characters.'
       - 'A secret: never shown in output, diffs or logs.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
   status:
     description:
@@ -394,6 +406,12 @@ options:
       - 'Full account body replacing the generated stanza (used when longer than 10 characters).'
       - 'Column C(conf_override) of C(phones).'
       - 'At most 65535 characters.'
+      - 'Secrets written in it (C(secret=), C(inbound_auth/password=) and the like) are shown masked in output, diffs
+        and logs.'
+      - 'Refused when it holds control characters other than tab, or a line that would start a new section or an
+        C(#include)/C(#exec).'
+      - 'For an active PJSIP phone it must be written for the PJSIP config wizard; chan_sip keys (C(host), C(secret),
+        C(type=friend), ...) are refused.'
     type: str
   phone_context:
     description:
@@ -413,6 +431,8 @@ options:
       - 'Column C(conf_secret) of C(phones).'
       - 'At most 100 characters.'
       - 'A secret: never shown in output, diffs or logs.'
+      - 'Must be a string: quote numbers in YAML (C("0123")); an unquoted number is refused, because YAML reads C(0123)
+        as 83.'
     type: str
     aliases: [conf_secret]
   delete_vm_after_email:

@@ -218,6 +218,13 @@ RUNTIME_COLUMNS = ("phone_ip", "messages", "old_messages", "peer_status", "ping_
 # Passwords governed by update_password.
 PASSWORD_COLUMNS = ("pass", "conf_secret")
 IDENTITY = ("extension", "server_ip")
+# Columns whose value must arrive as a string: YAML reads an unquoted 0123 as
+# the number 83 (and 012345670 as 2739128), which would silently change which
+# phone, box or login is meant, or what the password is.
+STRING_ONLY = ("extension", "server_ip", "dialplan_number", "voicemail_id", "login", "pass", "conf_secret")
+# Free text that may carry secrets inside it (secret=, inbound_auth/password=,
+# ...): shown only through _render.mask_secrets.
+SECRET_BEARING_COLUMNS = ("conf_override",)
 # What admin.php's ADD requires, plus the registration password, which we will
 # not leave at VICIdial's shipped default 'test'.
 REQUIRED_ON_CREATE = ("dialplan_number", "voicemail_id", "login", "pass")

@@ -14,7 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
+from ansible_collections.telephony.vicidial.plugins.module_utils import _render
 from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
 from ansible_collections.telephony.vicidial.plugins.module_utils._db import NamedLock, query
 
@@ -22,6 +25,9 @@ ADMIN_LOG_CODES = {"create": ("ADD", "ANSIBLE ADD PHONE"),
                    "update": ("MODIFY", "ANSIBLE MODIFY PHONE"),
                    "delete": ("DELETE", "ANSIBLE DELETE PHONE")}
 SLOW_LOCK_SECONDS = 5
+# An update touching one of these is this run's doing as far as the PJSIP
+# config check goes (issue 9).
+PJSIP_RELEVANT = ("protocol", "conf_override", "template_id", "active")
 
 
 def fold(text):
@@ -49,10 +55,27 @@ def sql_literal(value):
 
 
 def shown(column_name, value):
-    """A value as users may see it: secrets are masked."""
-    if column_name in model.SECRET_COLUMNS and value is not None:
+    """A value as users may see it: secrets are masked, and so are the secrets
+    inside free text such as conf_override (by the collection's one masking
+    function, _render.mask_secrets)."""
+    if value is None:
+        return value
+    if column_name in model.SECRET_COLUMNS:
         return model.MASK
+    if column_name in model.SECRET_BEARING_COLUMNS:
+        return _render.mask_secrets(value)
     return value
+
+
+def shown_change(column_name, old, new):
+    """The after value of a changed column for a diff. A masked value that
+    reads the same as before still says that it changed."""
+    if column_name in model.SECRET_COLUMNS:
+        return model.MASK + " (changed)"
+    after = shown(column_name, new)
+    if column_name in model.SECRET_BEARING_COLUMNS and after == shown(column_name, old):
+        return after + "\n(a masked secret in it changed)"
+    return after
 
 
 class Change(object):
@@ -77,8 +100,9 @@ class PhonePlan(object):
         self.changes = []
         self.unchanged = 0
         self.warnings = []
-        self.secret_values = set()
         self.flag_servers = []
+        self.logged_ahead = {}
+        self.resumed = 0
 
     # ---- reading -------------------------------------------------------
     @staticmethod
@@ -89,8 +113,10 @@ class PhonePlan(object):
                   "generate_vicidial_conf, active_agent_login_server FROM servers"))
         rows = query(conn, "SELECT * FROM system_settings LIMIT 1")
         ctx["settings"] = rows[0] if rows else {}
-        ctx["templates"] = set(r["template_id"] for r in query(
-            conn, "SELECT template_id FROM vicidial_conf_templates"))
+        templates = query(conn, "SELECT template_id, template_contents FROM vicidial_conf_templates")
+        ctx["templates"] = set(r["template_id"] for r in templates)
+        # Only read to judge what a PJSIP phone would load; never shown.
+        ctx["template_contents"] = dict((r["template_id"], r["template_contents"]) for r in templates)
         ctx["voicemail_ids"] = set(r["voicemail_id"] for r in query(
             conn, "SELECT voicemail_id FROM vicidial_voicemail"))
         ctx["alias_ids"] = set(r["alias_id"] for r in query(conn, "SELECT alias_id FROM phones_alias"))
@@ -165,15 +191,14 @@ class PhonePlan(object):
         if existing is None:
             after = dict(defaults)
             after.update(writes)
-            missing = [model.BY_COLUMN[c].option for c in model.REQUIRED_ON_CREATE if not after.get(c)]
-            if after.get("protocol") in model.REGISTERING_PROTOCOLS and not after.get("conf_secret"):
-                missing.append("registration_password")
-            for option in missing:
-                errors.append(validate.EntryError(label, option, "is required to create the phone"))
+            changed = sorted(after)
         else:
             after = dict((k, v) for k, v in existing.items() if k not in model.RUNTIME_COLUMNS)
             after.update(writes)
+            changed = [c for c in sorted(writes)
+                       if model.comparable(existing.get(c)) != model.comparable(writes[c])]
         protocol = after.get("protocol") or "SIP"
+        self._check_required(label, writes, after, protocol, existing, errors)
         if "protocol" not in values:
             validate.check_extension(label, values["extension"], protocol, errors)
         template = writes.get("template_id")
@@ -190,27 +215,106 @@ class PhonePlan(object):
             errors.append(validate.EntryError(
                 label, "protocol", "SIP (chan_sip) does not exist on Asterisk %s (server %s); use PJSIP"
                 % (server.get("asterisk_version"), key[1])))
-        password_writes = dict((c, writes[c]) for c in model.PASSWORD_COLUMNS if c in writes)
+        # (An empty one is reported by _check_required, not judged for length.)
+        password_writes = dict((c, writes[c]) for c in model.PASSWORD_COLUMNS if writes.get(c))
         if existing is not None:
             # Only a password that changes is judged: an unchanged weak one was
-            # accepted before and is not this run's doing.
-            password_writes = dict((c, v) for c, v in password_writes.items()
-                                   if model.comparable(existing.get(c)) != model.comparable(v))
+            # accepted before and is not this run's doing...
+            password_writes = dict((c, v) for c, v in password_writes.items() if c in changed)
         validate.check_passwords(label, password_writes, policy, errors)
-        for column_name in model.SECRET_COLUMNS:
-            if writes.get(column_name):
-                self.secret_values.add(str(writes[column_name]))
+        if existing is not None and "conf_secret" not in password_writes and writes.get("conf_secret") != "":
+            # ...unless this run makes it live: activating the phone (or moving
+            # it to a registering protocol) puts the stored secret into Asterisk.
+            self._check_secret_made_live(label, existing, after, protocol, policy, errors)
+        # A config Asterisk cannot load is refused when this run causes it, and
+        # only reported when the row was like that already.
+        touched = existing is None or any(c in changed for c in PJSIP_RELEVANT)
+        for field, message in self._pjsip_problems(after, protocol, ctx):
+            if touched:
+                errors.append(validate.EntryError(label, field, message))
+            else:
+                self.warnings.append("%s: %s: %s (the stored row is like this already; this run does not "
+                                     "change it)" % (label, field, message))
 
         if existing is None:
             self.changes.append(Change("create", key, label, values=after, fields=sorted(after)))
             return
-        changed = [c for c in sorted(writes)
-                   if model.comparable(existing.get(c)) != model.comparable(writes[c])]
         if changed:
             self.changes.append(Change("update", key, label, values=dict((c, writes[c]) for c in changed),
                                        before=existing, fields=changed))
         else:
             self.unchanged += 1
+
+    @staticmethod
+    def _check_required(label, writes, after, protocol, existing, errors):
+        """What admin.php's ADD requires, on create; on update, what the entry
+        would empty (admin.php's MODIFY refuses that too)."""
+        registering = protocol in model.REGISTERING_PROTOCOLS
+        if existing is None:
+            missing = [c for c in model.REQUIRED_ON_CREATE if not after.get(c)]
+            if registering and not after.get("conf_secret"):
+                missing.append("conf_secret")
+            for column_name in missing:
+                errors.append(validate.EntryError(label, model.BY_COLUMN[column_name].option,
+                                                  "is required to create the phone"))
+            return
+        emptied = [c for c in model.REQUIRED_ON_CREATE if c in writes and not writes[c]]
+        if registering and "conf_secret" in writes and not writes["conf_secret"]:
+            emptied.append("conf_secret")
+        for column_name in emptied:
+            errors.append(validate.EntryError(
+                label, model.BY_COLUMN[column_name].option,
+                "must not be empty: VICIdial requires it for a phone (an empty dialplan_number, for one, "
+                "writes 'exten => ,1,...'); leave the option out to keep the stored value"))
+
+    @staticmethod
+    def _check_secret_made_live(label, existing, after, protocol, policy, errors):
+        live = after.get("active") == "Y" and protocol in model.REGISTERING_PROTOCOLS
+        was_live = existing.get("active") == "Y" and existing.get("protocol") in model.REGISTERING_PROTOCOLS
+        if not live or was_live:
+            return
+        how = "activating the phone" if existing.get("active") != "Y" else "changing its protocol to %s" % protocol
+        stored = model.comparable(existing.get("conf_secret"))
+        why = " (the stored registration password, which this run makes live by %s)" % how
+        if not stored:
+            errors.append(validate.EntryError(
+                label, "registration_password", "is empty%s; set registration_password" % why))
+            return
+        validate.check_passwords(label, {"conf_secret": stored}, policy, errors, why=why)
+
+    def _pjsip_problems(self, after, protocol, ctx):
+        """[(field, message)] for an active PJSIP phone whose override or
+        template holds keys the config wizard cannot load (keys only: values
+        may be secrets). Template and override are used as VICIdial's
+        generator uses them (vicidial-phones.md 3.4)."""
+        if protocol != "PJSIP" or after.get("active") != "Y":
+            return []
+        found = []
+        template_id = model.comparable(after.get("template_id"))
+        template = None
+        if len(template_id) > 1 and "--NONE--" not in template_id:
+            wanted = fold(template_id.rstrip(" "))
+            for tid, text in sorted((ctx.get("template_contents") or {}).items()):
+                if fold(tid.rstrip(" ")) == wanted:
+                    template = model.comparable(text)
+                    break
+            if template is None and wanted in self._templates:
+                template = ""
+        if template is not None:
+            keys = _render.pjsip_config_problems(template, own_stanza=False)
+            if keys:
+                found.append(("template_id", "template %r has keys the PJSIP config wizard cannot load: %s; "
+                              "use a template written for the wizard (endpoint/..., aor/..., inbound_auth/...), "
+                              "set template_id to '' or keep the phone on SIP or IAX2"
+                              % (template_id, ", ".join(keys))))
+        override = model.comparable(after.get("conf_override"))
+        if len(override) > 10:  # VICIdial uses the override only when longer than 10
+            keys = _render.pjsip_config_problems(override, own_stanza=template is None)
+            if keys:
+                found.append(("conf_override", "has keys the PJSIP config wizard cannot load: %s; rewrite it "
+                              "for the wizard (type=wizard, endpoint/..., aor/..., inbound_auth/...), empty it "
+                              "or keep the phone on SIP or IAX2" % ", ".join(keys)))
+        return found
 
     def _check_logins(self, ctx, errors):
         """A login is unique across all phones in the state the run leaves."""
@@ -280,13 +384,12 @@ class PhonePlan(object):
                 before[change.label] = dict((model.BY_COLUMN[c].option, shown(c, change.before.get(c)))
                                             for c in change.fields)
                 after[change.label] = dict(
-                    (model.BY_COLUMN[c].option,
-                     model.MASK + " (changed)" if c in model.SECRET_COLUMNS else change.values[c])
+                    (model.BY_COLUMN[c].option, shown_change(c, change.before.get(c), change.values[c]))
                     for c in change.fields)
             else:
                 row = change.before
                 before[change.label] = dict(
-                    (model.BY_COLUMN[c].option, row.get(c))
+                    (model.BY_COLUMN[c].option, shown(c, row.get(c)))
                     for c in ("dialplan_number", "protocol", "login", "active") if c in row)
         return {"before": before, "after": after}
 
@@ -310,6 +413,19 @@ class PhonePlan(object):
                 for c in self.changes]
 
     # ---- writing -------------------------------------------------------
+    # phones, servers and vicidial_admin_log are MyISAM: no transaction makes
+    # the row changes, the rebuild flags and the log rows one unit. A run that
+    # died between them used to leave rows changed but no server flagged and
+    # nothing logged, and a rerun saw nothing to do. So each run keeps a
+    # write-ahead journal in vicidial_admin_log itself (VICIdial's cron account
+    # may write that table; it may not create one of its own):
+    #   1. a journal row (JOURNAL_CODE) naming the servers to flag, then the
+    #      run's log rows, tagged "(run <journal id>)", before any phone row;
+    #   2. the phone rows; 3. the rebuild flags; 4. the journal row is deleted.
+    # The next run, under the same lock, finds a journal row that is still
+    # there, sets its flags and deletes it. The log rows stay: they record the
+    # changes the interrupted run made; a logged change it did not get to make
+    # is planned again, and is not logged a second time (same statement).
     def apply(self, conn, ctx, admin_user):
         """Write every change, flag the servers, log to vicidial_admin_log."""
         queries = []
@@ -317,6 +433,10 @@ class PhonePlan(object):
         order = {"delete": 0, "update": 1, "create": 2}
         self.changes.sort(key=lambda c: order[c.action])
         changes = self.changes
+        servers, vm = self.affected_servers(ctx)
+        sounds = any(c.action == "update" for c in changes)
+        journal = self.open_journal(conn, admin_user, servers, vm, sounds)
+        self.log(conn, admin_user, journal)
         with conn.cursor() as cur:
             for change in changes:
                 if change.action != "create":
@@ -330,7 +450,7 @@ class PhonePlan(object):
             for sql, rows in groups.items():
                 cur.executemany(sql, rows)
         queries.extend(self.flag(conn, ctx, execute=True))
-        self.log(conn, admin_user)
+        close_journal(conn, journal)
         return queries
 
     def affected_servers(self, ctx):
@@ -343,43 +463,107 @@ class PhonePlan(object):
         if not self.changes:
             return []
         servers, vm = self.affected_servers(ctx)
+        sounds = any(c.action == "update" for c in self.changes)
+        return self.flag_servers_of(conn, ctx, servers, vm, sounds, execute)
+
+    def flag_servers_of(self, conn, ctx, servers, vm, sounds, execute):
         statements = []
-        marks = ",".join(["%s"] * len(servers))
-        sql = ("UPDATE servers SET rebuild_conf_files='Y' WHERE generate_vicidial_conf='Y' "
-               "AND active_asterisk_server='Y' AND server_ip IN (%s)" % marks)
-        statements.append((sql, servers))
+        if servers:
+            marks = ",".join(["%s"] * len(servers))
+            statements.append((
+                "UPDATE servers SET rebuild_conf_files='Y' WHERE generate_vicidial_conf='Y' "
+                "AND active_asterisk_server='Y' AND server_ip IN (%s)" % marks, list(servers)))
         if vm:
-            extra = ", sounds_update='Y'" if any(c.action == "update" for c in self.changes) else ""
+            extra = ", sounds_update='Y'" if sounds else ""
             statements.append((
                 "UPDATE servers SET rebuild_conf_files='Y'%s WHERE generate_vicidial_conf='Y' "
                 "AND active_asterisk_server='Y' AND server_ip=%%s" % extra, [vm]))
-        flagged = set(s for s in servers + ([vm] if vm else [])
+        flagged = set(s for s in list(servers) + ([vm] if vm else [])
                       if s in ctx["servers"] and ctx["servers"][s]["generate_vicidial_conf"] == "Y"
                       and ctx["servers"][s]["active_asterisk_server"] == "Y")
-        self.flag_servers = sorted(flagged)
+        self.flag_servers = sorted(flagged | set(self.flag_servers))
         if execute:
             with conn.cursor() as cur:
                 for sql, args in statements:
                     cur.execute(sql, args)
         return [sql.replace("%s", "{}").format(*[sql_literal(a) for a in args]) for sql, args in statements]
 
-    def log(self, conn, admin_user):
+    @staticmethod
+    def open_journal(conn, admin_user, servers, vm, sounds):
+        """Write the journal row; return its id (see the comment above apply)."""
+        notes = json.dumps(dict(servers=list(servers), vm=vm or "", sounds=bool(sounds)), sort_keys=True)
+        with conn.cursor() as cur:
+            cur.execute(ADMIN_LOG_INSERT, (admin_user, "OTHER", JOURNAL_RECORD, JOURNAL_CODE, "", notes))
+            return cur.lastrowid
+
+    def log(self, conn, admin_user, journal=None):
         rows = []
+        # Statements an interrupted run already logged (resume_journals) are
+        # not logged again when this run makes them.
+        logged = dict(self.logged_ahead)
         for change in self.changes:
             event_type, code = ADMIN_LOG_CODES[change.action]
             ext, ip = change.key
+            # VICIdial stores statements joined by '|' with ';' removed; ours
+            # carry masked secrets, unlike VICIdial's own log rows.
+            event_sql = self.readable(change).replace(";", "") + "|"
+            if logged.get((ext[:50], code, event_sql)):
+                logged[(ext[:50], code, event_sql)] -= 1
+                continue
             notes = "telephony.vicidial %s" % model.phone_id(ext, ip)
             if change.action == "update":
                 notes += " fields: %s" % ",".join(model.BY_COLUMN[f].option for f in change.fields)
-            # VICIdial stores statements joined by '|' with ';' removed; ours
-            # carry masked secrets, unlike VICIdial's own log rows.
-            rows.append((admin_user, event_type, ext[:50], code, self.readable(change).replace(";", "") + "|", notes))
+            if journal is not None:
+                notes += " (run %s)" % journal
+            rows.append((admin_user, event_type, ext[:50], code, event_sql, notes))
         if rows:
             with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO vicidial_admin_log (event_date,user,ip_address,event_section,event_type,"
-                    "record_id,event_code,event_sql,event_notes) VALUES "
-                    "(NOW(),%s,LEFT(SUBSTRING_INDEX(USER(),'@',-1),15),'PHONES',%s,%s,%s,%s,%s)", rows)
+                cur.executemany(ADMIN_LOG_INSERT, rows)
+
+    def resume_journals(self, conn, ctx, execute):
+        """Finish what interrupted runs left undone: their rebuild flags.
+
+        Returns the statements (run, or in check mode, to run). Remembers the
+        log rows those runs wrote ahead, so that log() does not repeat them.
+        """
+        journals = query(conn, "SELECT admin_log_id, event_notes FROM vicidial_admin_log WHERE record_id=%s "
+                               "AND event_code=%s ORDER BY admin_log_id", (JOURNAL_RECORD, JOURNAL_CODE))
+        statements = []
+        for journal in journals:
+            try:
+                todo = json.loads(journal["event_notes"] or "{}")
+            except ValueError:
+                todo = {}
+            statements.extend(self.flag_servers_of(conn, ctx, todo.get("servers") or [], todo.get("vm") or "",
+                                                   todo.get("sounds"), execute))
+            for row in query(conn, "SELECT record_id, event_code, event_sql FROM vicidial_admin_log "
+                                   "WHERE admin_log_id > %s AND event_section='PHONES' AND event_notes LIKE %s",
+                             (journal["admin_log_id"], "%% (run %d)" % journal["admin_log_id"])):
+                logged = (row["record_id"], row["event_code"], row["event_sql"])
+                self.logged_ahead[logged] = self.logged_ahead.get(logged, 0) + 1
+            if execute:
+                close_journal(conn, journal["admin_log_id"])
+        if journals:
+            self.warnings.append(
+                "%s interrupted run(s) had left their servers unflagged; %s" % (
+                    len(journals), "flagged them now" if execute else "a run without check mode flags them"))
+        self.resumed = len(journals)
+        return statements
+
+
+ADMIN_LOG_INSERT = (
+    "INSERT INTO vicidial_admin_log (event_date,user,ip_address,event_section,event_type,"
+    "record_id,event_code,event_sql,event_notes) VALUES "
+    "(NOW(),%s,LEFT(SUBSTRING_INDEX(USER(),'@',-1),15),'PHONES',%s,%s,%s,%s,%s)")
+JOURNAL_RECORD = "telephony.vicidial"
+JOURNAL_CODE = "ANSIBLE PHONES UNFINISHED"
+
+
+def close_journal(conn, journal):
+    if journal:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM vicidial_admin_log WHERE admin_log_id=%s AND event_code=%s LIMIT 1",
+                        (journal, JOURNAL_CODE))
 
 
 def _identity(row):
@@ -405,8 +589,14 @@ def parse_all(entries, defaults):
 
 
 def run(conn, database, entries, options, check_mode, purge_servers=None):
-    """Plan and (unless check_mode) apply. Returns (plan, queries, waited)."""
+    """Plan and (unless check_mode) apply. Returns (plan, queries, ctx)."""
     parsed, errors = parse_all(entries, options.get("defaults"))
+    admin_user = options.get("admin_user") or "ansible"
+    # Checked before the first write: in strict mode a user the log cannot
+    # hold would fail the run after the phone rows are written.
+    problem = validate.admin_user_problem(admin_user)
+    if problem:
+        errors.append(validate.EntryError("admin_user", None, problem))
     server_ips = set(values["server_ip"] for _l, _s, values in parsed) | set(purge_servers or [])
     plan = PhonePlan(options)
     with NamedLock(conn, database, options.get("lock_timeout", 300)) as lock:
@@ -420,8 +610,9 @@ def run(conn, database, entries, options, check_mode, purge_servers=None):
         if errors:
             raise PlanError(validate.format_errors(errors))
         plan.statements()
+        queries = plan.resume_journals(conn, ctx, execute=not check_mode)
         if check_mode:
-            queries = [plan.readable(c) for c in plan.changes] + plan.flag(conn, ctx, execute=False)
-        else:
-            queries = plan.apply(conn, ctx, options.get("admin_user") or "ansible")
+            queries += [plan.readable(c) for c in plan.changes] + plan.flag(conn, ctx, execute=False)
+        elif plan.changes:
+            queries += plan.apply(conn, ctx, admin_user)
     return plan, queries, ctx

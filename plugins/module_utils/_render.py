@@ -87,7 +87,7 @@ _BAD_CHARS = ("\n", "\r", "\0")
 
 _SECRET_KEYS = (
     r"(?:inbound_auth/|outbound_auth/)?(?:password|md5_cred)"
-    r"|secret|remotesecret"
+    r"|secret|md5secret|remotesecret|oauth_secret|refresh_token"
 )
 # A commented-out secret is still a secret, hence the optional ';'.
 _SECRET_LINE = re.compile(
@@ -467,8 +467,9 @@ def render_server_config(
     pre16, minor = _dial_style(server.get("asterisk_version"))
     default_codecs = _text(settings.get("default_codecs"))
 
-    bodies = dict((proto, "") for proto in PROTOCOLS)
-    dial = ""
+    # Lists joined once: += on long strings is quadratic at thousands of phones.
+    bodies = dict((proto, []) for proto in PROTOCOLS)
+    dial = []
     local_numbers = set([""])
     selected = _select(phones)
     for proto in PROTOCOLS:
@@ -482,26 +483,26 @@ def render_server_config(
                 template = _block(template, label, "template %s" % _text(row.get("template_id")))
             codecs_list = _text(row.get("codecs_list"))
             if proto == "PJSIP":
-                bodies[proto] += _pjsip_stanza(row, label, template, codecs_list, default_codecs)
+                bodies[proto].append(_pjsip_stanza(row, label, template, codecs_list, default_codecs))
             else:
                 codecs = ""
                 resolved = _resolve_codecs(codecs_list, default_codecs)
                 if len(resolved) > 2:
                     codecs = _codec_block(resolved, "")
-                bodies[proto] += _chan_stanza(proto, row, label, template, codecs)
-            dial += _dialplan(proto, row, label, pre16)
+                bodies[proto].append(_chan_stanza(proto, row, label, template, codecs))
+            dial.append(_dialplan(proto, row, label, pre16))
             local_numbers.add(_text(row.get("dialplan_number")).rstrip(" ").upper())
 
-    dial += _cross_server(settings, server_ip, local_numbers, remote_phones, remote_servers)
+    dial.append(_cross_server(settings, server_ip, local_numbers, remote_phones, remote_servers))
 
     result = {
-        "iax": "%s\n%s\n" % (HEADER, bodies["IAX2"]),
-        "pjsip_wizard": "%s\n%s\n" % (HEADER, bodies["PJSIP"]),
+        "iax": "%s\n%s\n" % (HEADER, "".join(bodies["IAX2"])),
+        "pjsip_wizard": "%s\n%s\n" % (HEADER, "".join(bodies["PJSIP"])),
         "extensions": "%s\n\n[vicidial-auto-phones]\n%s\n\n; Phones direct dial extensions:\n%s\n"
-        % (HEADER, _hangup_line(minor), dial),
+        % (HEADER, _hangup_line(minor), "".join(dial)),
     }
     if chan_sip:
-        result["sip"] = "%s\n%s\n" % (HEADER, bodies["SIP"])
+        result["sip"] = "%s\n%s\n" % (HEADER, "".join(bodies["SIP"]))
     return result
 
 
@@ -530,3 +531,50 @@ def expected_objects(phones, chan_sip=False):
 def mask_secrets(text):
     """Replace every secret value (secret, passwords, md5_cred) by MASK."""
     return _SECRET_LINE.sub(lambda m: m.group("key") + MASK, _text(text))
+
+
+# What Asterisk's PJSIP config wizard accepts in a [section] of type=wizard
+# (res_pjsip_config_wizard, Asterisk 16-22): its own keys, and object keys
+# behind one of its prefixes.
+WIZARD_KEYS = frozenset((
+    "type", "transport", "remote_hosts", "outbound_proxy", "sends_auth", "sends_registrations",
+    "accepts_auth", "accepts_registrations", "sends_line_with_registrations", "server_uri_pattern",
+    "client_uri_pattern", "contact_pattern", "has_phoneprov", "has_hint", "hint_context", "hint_exten",
+    "hint_application",
+))
+WIZARD_PREFIXES = ("endpoint/", "aor/", "inbound_auth/", "outbound_auth/", "registration/", "identify/",
+                   "phoneprov/")
+_CONFIG_LINE = re.compile(r"^[ \t]*([^;=\s][^=]*?)[ \t]*[+]?=>?[ \t]*([^;\r\n]*)", re.MULTILINE)
+
+
+def pjsip_config_problems(text, own_stanza=False):
+    """Keys of a PJSIP phone's override or template that the wizard cannot load.
+
+    A phone moved from SIP or IAX2 to PJSIP often keeps chan_sip settings
+    (host=dynamic, secret=..., type=friend) in its conf_override or template;
+    Asterisk would refuse the whole object.  Returns the offending keys (as
+    written, values left out: they may be secrets), in order, without
+    duplicates.  own_stanza: the text is the whole stanza (override mode), so
+    it must itself say type=wizard.
+    """
+    problems = []
+    has_type = False
+    for match in _CONFIG_LINE.finditer(_text(text)):
+        key, value = match.group(1).strip(), match.group(2).strip()
+        if key.startswith("[") or key.startswith("#"):
+            continue
+        lower = key.lower()
+        if lower == "type":
+            has_type = True
+            if value.lower() != "wizard":
+                label = "type=%s" % value
+                if label not in problems:
+                    problems.append(label)
+            continue
+        if lower in WIZARD_KEYS or lower.startswith(WIZARD_PREFIXES):
+            continue
+        if key not in problems:
+            problems.append(key)
+    if own_stanza and not has_type:
+        problems.append("no type=wizard")
+    return problems

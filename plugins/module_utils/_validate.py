@@ -21,8 +21,13 @@ FALSE_STRINGS = ("n", "no", "off", "0", "false", "f")
 ENTRY_KEYS = ("state",)
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4 = re.compile(r"^%s(\.%s){3}$" % (_OCTET, _OCTET))
-# Lines of conf_override that would escape the phone's own stanza.
-OVERRIDE_ESCAPES = re.compile(r"^\s*(\[|#)")
+# Lines of conf_override that would escape the phone's own stanza. Asterisk's
+# config parser skips every byte below 33 (not only blanks) before it looks
+# for '[' or '#', so "\x01[evil]" is a section header to it.
+OVERRIDE_ESCAPES = re.compile(r"^[\x00-\x20]*(\[|#)")
+# In multi-line text only tab and newline are layout; any other control
+# character is refused outright (it can hide a header from a reader, too).
+TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SHIPPED_DEFAULT_PASSWORD = "test"
 
 
@@ -89,6 +94,9 @@ def _coerce(column, value):
         return number, None
     if isinstance(value, bool) or isinstance(value, (dict, list)):
         return None, "must be a string, got %s" % type(value).__name__
+    problem = string_type_problem(column, value)
+    if problem:
+        return None, problem
     if column.name == "local_gmt":
         # YAML reads local_gmt: -5.00 as the float -5.0, and Ansible then
         # passes '-5.0'; VICIdial's list spells it -5.00.
@@ -99,12 +107,31 @@ def _coerce(column, value):
     return str(value), None
 
 
+def string_type_problem(column, value):
+    """Identity and secret columns must arrive as strings (model.STRING_ONLY).
+
+    YAML turns an unquoted 0123 into 83 and 012345670 into 2739128; converting
+    it back to text would silently address another phone or set another
+    password. A secret's value is never shown.
+    """
+    if column.name not in model.STRING_ONLY or value is None or isinstance(value, str):
+        return None
+    got = "a %s" % type(value).__name__ if column.secret else "the %s %r" % (type(value).__name__, value)
+    return ("must be a string, got %s; quote it in YAML (%s: \"0123\"): an unquoted number loses its leading "
+            "zeros or is read as octal" % (got, column.option))
+
+
 def _text_problem(column, value, secret):
     """Field-level checks that need no database. Returns a message or None."""
     shown = "" if secret else " (%r)" % value
     if column.kind == "text":
         if "\x00" in value or "\r" in value:
             return "must not contain NUL or carriage return characters"
+        bad = TEXT_CONTROL.search(value)
+        if bad:
+            return ("line %d contains the control character %r; only tab and newline are allowed (Asterisk "
+                    "skips such bytes, so they can hide a section header or #include)"
+                    % (value.count("\n", 0, bad.start()) + 1, bad.group()))
     elif model.CONTROL.search(value):
         return "must be a single line without control characters" + shown
     if column.maxlen is not None and len(value) > column.maxlen:
@@ -222,19 +249,21 @@ def check_extension(label, extension, protocol, errors):
         errors.append(EntryError(label, "extension", "contains characters VICIdial does not allow (%r)" % ext))
 
 
-def check_passwords(label, values, policy, errors):
-    """Password policy on the passwords an entry will write.
+def check_passwords(label, values, policy, errors, why=""):
+    """Password policy on the passwords an entry will write (or make live).
 
-    VICIdial's own rule (system_settings.require_password_length on the
-    registration password) always applies; the collection's stricter rule
-    (no shipped default 'test', minimum lengths) unless allow_weak_passwords.
+    The one place for the password rules. VICIdial's own rule
+    (system_settings.require_password_length on the registration password)
+    always applies; the collection's stricter rule (no shipped default 'test',
+    minimum lengths) unless allow_weak_passwords. why, when given, explains
+    that a stored value is judged (say, because the run activates the phone).
     """
     secret = values.get("conf_secret")
     required = policy.get("require_password_length") or 0
     if secret is not None and required and len(secret) < required:
         errors.append(EntryError(
             label, "registration_password",
-            "is shorter than system_settings.require_password_length (%d)" % required))
+            "is shorter than system_settings.require_password_length (%d)%s" % (required, why)))
     if policy.get("allow_weak_passwords"):
         return
     for column_name, option, minimum in (
@@ -245,11 +274,21 @@ def check_passwords(label, values, policy, errors):
             continue
         if value.lower() == SHIPPED_DEFAULT_PASSWORD:
             errors.append(EntryError(
-                label, option, "is VICIdial's shipped default password; set allow_weak_passwords to accept it"))
+                label, option, "is VICIdial's shipped default password%s; set allow_weak_passwords to accept it"
+                % why))
         elif len(value) < minimum:
             errors.append(EntryError(
-                label, option, "is %d characters, shorter than the minimum of %d "
-                "(set allow_weak_passwords to accept it)" % (len(value), minimum)))
+                label, option, "is %d characters, shorter than the minimum of %d%s "
+                "(set allow_weak_passwords to accept it)" % (len(value), minimum, why)))
+
+
+def admin_user_problem(user):
+    """vicidial_admin_log.user is VARCHAR(20); strict mode refuses a longer one."""
+    if model.CONTROL.search(user):
+        return "must be a single line without control characters"
+    if len(user) > 20:
+        return "is %d characters long; vicidial_admin_log.user holds at most 20" % len(user)
+    return None
 
 
 def format_errors(errors, limit=200):

@@ -92,11 +92,9 @@ servers_flagged:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
 from ansible_collections.telephony.vicidial.plugins.module_utils._db import db_argument_spec
 from ansible_collections.telephony.vicidial.plugins.module_utils._runner import (
+    PhoneModule,
     apply_entries,
     phone_argument_spec,
     policy_argument_spec,
@@ -108,11 +106,10 @@ def main():
     argument_spec.update(policy_argument_spec())
     argument_spec.update(phone_argument_spec())
     argument_spec.update(state=dict(type="str", default="present", choices=["present", "absent"]))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-
-    entry = dict((c.option, module.params[c.option]) for c in model.COLUMNS if module.params[c.option] is not None)
-    entry["state"] = module.params["state"]
-    module.exit_json(**apply_entries(module, [entry]))
+    # PhoneModule logs and echoes conf_override masked, and keeps the raw
+    # option values so that an unquoted YAML number is refused, not converted.
+    module = PhoneModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.exit_json(**apply_entries(module, [module.entry()]))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ short_description: Read VICIdial phone entries, and say whether an agent could l
 version_added: 0.1.0
 description:
   - Reads rows of VICIdial's C(phones) table, filtered by server, extension, protocol and active flag.
-  - Secrets are left out unless O(include_secrets) is set.
+  - Secrets are left out unless O(include_secrets) is set; the secrets inside C(conf_override) (C(secret=),
+    C(inbound_auth/password=) and the like) are shown as C(********).
+  - Logins and phone alias ids are compared without regard to case, as VICIdial's tables compare them.
   - For each entry, RV(phones[].agent_login) says whether an agent could log in with it today (entry active,
     its server accepting agent logins, login and password set, login not ambiguous) and, if not, why. That is
     the answer to "Sorry, your phone login and password are not active in this system".
@@ -37,7 +39,8 @@ options:
     type: bool
   include_secrets:
     description:
-      - Also return C(phone_pass), C(registration_password) and the legacy secret columns.
+      - Also return C(phone_pass), C(registration_password) and the legacy secret columns, and C(conf_override)
+        with its secrets in clear.
       - Returned secrets are not hidden by Ansible; register the result with C(no_log) if you use this.
     type: bool
     default: false
@@ -90,6 +93,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
 from ansible_collections.telephony.vicidial.plugins.module_utils._db import db_argument_spec, query
+from ansible_collections.telephony.vicidial.plugins.module_utils._phones import fold, shown
 from ansible_collections.telephony.vicidial.plugins.module_utils._runner import connect
 
 
@@ -107,10 +111,12 @@ def agent_login(row, servers, login_count, alias_ids):
     if not row.get("login"):
         reasons.append("no phone login is set")
     else:
-        if login_count.get(row["login"], 0) > 1:
+        # login_count and alias_ids are keyed by fold(): VICIdial's tables
+        # compare logins case-insensitively, so 'L8001' and 'l8001' clash.
+        if login_count.get(fold(row["login"]), 0) > 1:
             reasons.append("login %r is used by %d phones; the agent screen may pick another one"
-                           % (row["login"], login_count[row["login"]]))
-        if row["login"] in alias_ids:
+                           % (row["login"], login_count[fold(row["login"])]))
+        if fold(row["login"]) in alias_ids:
             reasons.append("login %r is also a phone alias id; the alias wins at login" % row["login"])
     if not row.get("pass"):
         reasons.append("no phone login password is set")
@@ -145,9 +151,10 @@ def main():
         rows = query(conn, sql, args)
         servers = dict((r["server_ip"], r) for r in query(
             conn, "SELECT server_ip, active_agent_login_server FROM servers"))
-        login_count = dict((r["login"], r["n"]) for r in query(
+        # GROUP BY follows the column's case-insensitive collation.
+        login_count = dict((fold(r["login"]), r["n"]) for r in query(
             conn, "SELECT login, COUNT(*) AS n FROM phones WHERE login<>'' GROUP BY login HAVING n > 1"))
-        alias_ids = set(r["alias_id"] for r in query(conn, "SELECT alias_id FROM phones_alias"))
+        alias_ids = set(fold(r["alias_id"]) for r in query(conn, "SELECT alias_id FROM phones_alias"))
     except Exception as exc:
         module.fail_json(msg="database error: %s" % exc)
     finally:
@@ -162,6 +169,8 @@ def main():
             value = row.get(column.name)
             if column.kind in ("yn", "01") and value is not None:
                 value = value in ("Y", "1")
+            elif not module.params["include_secrets"]:
+                value = shown(column.name, value)  # secrets inside conf_override
             item[column.option] = value
         for name in model.RUNTIME_COLUMNS:
             item[name] = row.get(name)

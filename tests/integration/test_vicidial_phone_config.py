@@ -22,7 +22,7 @@ def config(db, tmp_path, **kw):
     diff = kw.pop("diff", False)
     args = db_args(db)
     args.update(server_ip="10.10.10.3", config_dir=str(tmp_path / "asterisk"), backup_dir=str(tmp_path / "backup"),
-                owner="root", group="root", chan_sip=False, verify_unchanged=False)
+                owner="root", group="root", chan_sip=False, reload=False)
     args.update(kw)
     return run_module("vicidial_phone_config", args, check=check, diff=diff)
 
@@ -53,8 +53,7 @@ def test_renders_files_with_safe_permissions_and_is_idempotent(vicidial_db, tmp_
     first = config(db, tmp_path)
     assert not first.failed, first
     assert first.result["changed"] is True
-    assert first.result["reload"] == ["iax2 reload", "pjsip reload", "dialplan reload"]
-    assert first.result["expected"] == {"pjsip": ["8001"], "iax2": ["8002"], "sip": [], "dialplan": ["8002", "8001"]}
+    assert first.result["reload"] == ["pjsip reload", "iax2 reload", "dialplan reload"]
     wizard = read(tmp_path, "pjsip_wizard-ansible-phones.conf")
     assert "[8001]\ntype=wizard\n" in wizard and "inbound_auth/password=%s\n" % SECRET in wizard
     assert "[8003]" not in wizard  # inactive phones are not written, as VICIdial does
@@ -126,11 +125,11 @@ def test_refuses_a_server_vicidial_still_generates_for_unless_asked(vicidial_db,
     db = vicidial_db
     os.makedirs(str(tmp_path / "asterisk"))
     db.query("UPDATE servers SET asterisk_version='22.10.1'")
-    refused = config(db, tmp_path, server_ip="10.10.10.1")
+    refused = config(db, tmp_path, server_ip="10.10.10.1", writer="ansible")
     assert refused.failed
     assert "generate_vicidial_conf='Y'" in refused.result["msg"]
     assert "vicidial_phones_take_over_generation" in refused.result["msg"]
-    assert "vicidial_phones_config_writer: vicidial" in refused.result["msg"]
+    assert "vicidial_phones_config_writer: auto" in refused.result["msg"]
     assert os.listdir(str(tmp_path / "asterisk")) == []
     taken = config(db, tmp_path, server_ip="10.10.10.1", take_over_generation=True)
     assert not taken.failed and taken.result["generation_taken_over"] is True
@@ -155,41 +154,134 @@ def test_active_sip_phone_without_chan_sip_is_an_error_naming_it(vicidial_db, tm
 
 
 FAKE_ASTERISK = """#!/bin/sh
-# Stands in for asterisk -rx: answers from files the test writes.
+# Stands in for asterisk -rx: answers from files the test writes, logs reloads.
 case "$2" in
   "pjsip show endpoints") cat "%(dir)s/endpoints" ;;
   "iax2 show peers") cat "%(dir)s/peers" ;;
   "dialplan show vicidial-auto-phones") cat "%(dir)s/dialplan" ;;
-  "module show like chan_sip") echo "0 modules loaded" ;;
+  "pjsip show auth "*) cat "%(dir)s/auth" ;;
+  "module show like chan_sip.so") echo "0 modules loaded" ;;
+  *" reload") echo "$2" >> "%(dir)s/reloads" ;;
   *) echo "No such command '$2'"; exit 1 ;;
 esac
 """
+
+AUTH = """
+     Auth:  8001-iauth/8001
+
+ ParameterName            : ParameterValue
+ ===================================================
+ auth_type                : userpass
+ password                 : %s
+ username                 : 8001
+"""
+
+
+def fake_asterisk(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    script = tmp_path / "asterisk-rx"
+    script.write_text(FAKE_ASTERISK % {"dir": fake})
+    script.chmod(0o755)
+    (fake / "endpoints").write_text(" Endpoint:  <Endpoint/CID.....>  <State.....>\n"
+                                    " Endpoint:  8001                    Unavailable   0 of inf\n"
+                                    "     InAuth:  8001-iauth/8001\n")
+    (fake / "peers").write_text("Name/Username    Host\n8002/8002        (null)   (D)\n1 iax2 peers [0 online]\n")
+    (fake / "dialplan").write_text("[ Context 'vicidial-auto-phones' created by 'pbx_config' ]\n"
+                                   "  '8001' =>         1. Dial(PJSIP/8001,60,)       [x.conf:1]\n"
+                                   "  '8002' =>         1. Dial(IAX2/8002,60,)        [x.conf:4]\n")
+    (fake / "auth").write_text(AUTH % SECRET)
+    return fake, dict(asterisk_command=str(script), asterisk_socket=str(tmp_path / "no-socket"), reload=True,
+                      verify_timeout=1)
 
 
 def test_unchanged_config_is_still_checked_against_what_asterisk_has(vicidial_db, tmp_path):
     db = vicidial_db
     setup_server(db)
     os.makedirs(str(tmp_path / "asterisk"))
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    script = tmp_path / "asterisk-rx"
-    script.write_text(FAKE_ASTERISK % {"dir": fake})
-    script.chmod(0o755)
+    fake, asterisk = fake_asterisk(tmp_path)
     assert not apply(db, [phone("8001"), phone("8002", protocol="IAX2")]).failed
     assert not config(db, tmp_path).failed
-    (fake / "endpoints").write_text(" Endpoint:  <Endpoint/CID.....>  <State.....>\n"
-                                    " Endpoint:  8001/8001  Unavailable\n")
-    (fake / "peers").write_text("Name/Username    Host\n8002/8002   (Unspecified)\n1 iax2 peers\n")
-    (fake / "dialplan").write_text("[ Context 'vicidial-auto-phones' created by 'pbx_config' ]\n"
-                                   "  '8001' =>  1. Dial(PJSIP/8001,60,)\n  '8002' =>  1. Dial(IAX2/8002,60,)\n")
     # chan_sip is asked of "Asterisk" when not given.
-    run = config(db, tmp_path, chan_sip=None, verify_unchanged=True, asterisk_command=str(script))
+    run = config(db, tmp_path, chan_sip=None, **asterisk)
     assert not run.failed, run
-    assert run.result["chan_sip"] is False and run.result["not_loaded"] == []
+    assert run.result["chan_sip"] is False and run.result["reload"] == []
+    assert run.result["verified"] == {"pjsip": 1, "iax2": 1, "sip": 0, "dialplan": 2, "secrets": 0}
     (fake / "peers").write_text("Name/Username    Host\n0 iax2 peers\n")
-    (fake / "dialplan").write_text("  '8002' =>  1. Dial(IAX2/8002,60,)\n")
-    run = config(db, tmp_path, chan_sip=None, verify_unchanged=True, asterisk_command=str(script))
-    assert run.result["not_loaded"] == ["IAX2/8002", "dial plan number 8001"]
+    (fake / "dialplan").write_text("[ Context 'vicidial-auto-phones' created by 'pbx_config' ]\n"
+                                   "  '8002' =>         1. Dial(IAX2/8002,60,)        [x.conf:4]\n")
+    run = config(db, tmp_path, chan_sip=None, **asterisk)
+    assert run.failed
+    assert "8002@10.10.10.3: IAX2/8002 is not loaded" in run.result["msg"]
+    assert "8001@10.10.10.3: dial plan number 8001 does not ring it" in run.result["msg"]
+
+
+def test_a_failed_verification_puts_back_files_include_lines_and_reloads(vicidial_db, tmp_path):
+    db = vicidial_db
+    setup_server(db)
+    conf = tmp_path / "asterisk"
+    conf.mkdir()
+    fake, asterisk = fake_asterisk(tmp_path)
+    # A main config typed on Windows, reached through a symlink.
+    (conf / "real-extensions.conf").write_bytes(b"[general]\r\nstatic=yes\r\n")
+    os.symlink("real-extensions.conf", str(conf / "extensions.conf"))
+    (conf / "iax.conf").write_bytes(b"[general]\nbindport=4569\n")
+    assert not apply(db, [phone("8001"), phone("8002", protocol="IAX2")]).failed
+    before = dict((n, (conf / n).read_bytes()) for n in ("real-extensions.conf", "iax.conf"))
+    # Asterisk answers with another secret than declared: the new config is not what it loaded.
+    (fake / "auth").write_text(AUTH % "stale-secret-in-asterisk")
+    run = config(db, tmp_path, **asterisk)
+    assert run.failed and run.result["rolled_back"] is True
+    assert "PJSIP/8001 is loaded with another registration secret than declared" in run.result["msg"]
+    assert "stale-secret-in-asterisk" not in str(run.result) and SECRET not in str(run.result)
+    assert sorted(os.listdir(str(conf))) == ["extensions.conf", "iax.conf", "real-extensions.conf"]
+    assert os.path.islink(str(conf / "extensions.conf"))
+    assert dict((n, (conf / n).read_bytes()) for n in before) == before
+    # The same modules were reloaded again after the files went back.
+    reloads = (fake / "reloads").read_text().split("\n")
+    assert reloads[:3] == ["pjsip reload", "iax2 reload", "dialplan reload"] and reloads[3:6] == reloads[:3]
+    # With the secret Asterisk really has, the same run goes through, and the CRLF main config stays CRLF.
+    (fake / "auth").write_text(AUTH % SECRET)
+    run = config(db, tmp_path, **asterisk)
+    assert not run.failed, run
+    assert run.result["verified"]["secrets"] == 1
+    assert (conf / "real-extensions.conf").read_bytes() == (
+        b"[general]\r\nstatic=yes\r\n#include \"extensions-ansible-phones.conf\"\r\n")
+    assert os.path.islink(str(conf / "extensions.conf"))
+
+
+def test_crlf_override_renders_once_and_then_changes_nothing(vicidial_db, tmp_path):
+    db = vicidial_db
+    setup_server(db)
+    os.makedirs(str(tmp_path / "asterisk"))
+    assert not apply(db, [phone("8001", protocol="IAX2")]).failed
+    # As the web screen stores it: CRLF line ends in the override.
+    db.query("UPDATE phones SET conf_override=%s WHERE extension='8001'",
+             ("type=friend\r\nhost=dynamic\r\ncontext=default\r\nsecret=%s\r\n" % SECRET,))
+    first = config(db, tmp_path, diff=True)
+    assert not first.failed and first.result["changed"] is True
+    assert b"host=dynamic\r\n" in (tmp_path / "asterisk" / "iax-ansible-phones.conf").read_bytes()
+    assert SECRET not in str(first.result)  # the secret inside the override is masked in the diff
+    second = config(db, tmp_path)
+    assert second.result["changed"] is False and second.result["reload"] == []
+    assert second.result["backups"] == []
+
+
+def test_file_suffix_and_mode_are_validated(vicidial_db, tmp_path):
+    db = vicidial_db
+    setup_server(db)
+    os.makedirs(str(tmp_path / "asterisk"))
+    for suffix in ('x"\n#include "/etc/shadow', "../../tmp/x", "a/b"):
+        run = config(db, tmp_path, file_suffix=suffix)
+        assert run.failed and "file_suffix" in run.result["msg"]
+    assert os.listdir(str(tmp_path / "asterisk")) == []
+    # Unquoted YAML 0640 arrives as the int 416: that is 0o640, not 0o416.
+    assert not apply(db, [phone("8001")]).failed
+    run = config(db, tmp_path, mode=416)
+    assert not run.failed, run
+    assert stat.S_IMODE(os.stat(str(tmp_path / "asterisk" / "pjsip_wizard-ansible-phones.conf")).st_mode) == 0o640
+    run = config(db, tmp_path, mode="0644")
+    assert run.failed and "0640 or stricter" in run.result["msg"]
 
 
 def test_main_configs_get_their_include_lines_once(vicidial_db, tmp_path):
