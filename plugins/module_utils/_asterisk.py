@@ -96,7 +96,7 @@ class Cli(object):
             except (OSError, socket.error):
                 if self.via == "socket":
                     raise AsteriskError("Asterisk closed its control socket %s while asked '%s' (is it running?)"
-                                        % (self.socket_path, command))
+                                        % (self.socket_path, command)) from None
                 self.via = "asterisk -rx"
         argv = [self.asterisk_command, "-rx", command]
         rc, out, err = self._run_command(argv)
@@ -189,11 +189,11 @@ def parse_contacts(text):
     return contacts
 
 
-def parse_auth(text):
-    """'pjsip show auth NAME' -> {parameter: value}, or None when there is no such object.
+def parse_object(text):
+    """'pjsip show auth|endpoint|aor NAME' -> {parameter: value}, or None when there is no such object.
 
-    The answer holds the password in clear: callers compare it and drop it,
-    never return it.
+    An auth object's answer holds the password in clear: callers compare it
+    and drop it, never return it.
     """
     if not text or "Unable to find object" in text:
         return None
@@ -209,6 +209,53 @@ def parse_auth(text):
         if sep and key.strip():
             params[key.strip()] = value[1:] if value.startswith(" ") else value
     return params or None
+
+
+parse_auth = parse_object
+
+_TRUE = ("yes", "true", "on", "1", "y")
+_FALSE = ("no", "false", "off", "0", "n")
+# Endpoint options whose loaded value reads back the way it is written
+# (booleans aside): enough to tell a stale object from the one just written.
+COMPARABLE_ENDPOINT_OPTIONS = (
+    "context", "mailboxes", "dtmf_mode", "language", "moh_suggest", "rtp_timeout", "direct_media",
+    "rtp_symmetric", "rewrite_contact", "send_rpid", "trust_id_inbound", "inband_progress", "use_ptime",
+)
+
+
+def _normal(value):
+    value = (value or "").strip().lower()
+    if value in _TRUE:
+        return "true"
+    if value in _FALSE:
+        return "false"
+    return value
+
+
+def endpoint_mismatches(written, loaded):
+    """[(option, written value)] where the loaded endpoint differs from the wizard lines written.
+
+    written: {option: value} of a stanza's endpoint/ lines (the last one of
+    each wins, as in Asterisk); loaded: parse_object() of 'pjsip show
+    endpoint'.  A wizard object Asterisk rejects on reload keeps its previous
+    version loaded: this is how that shows.
+    """
+    found = []
+    for option in COMPARABLE_ENDPOINT_OPTIONS:
+        if option in written and _normal(written[option]) != _normal(loaded.get(option)):
+            found.append((option, written[option]))
+    return found
+
+
+def wizard_endpoint_options(stanza):
+    """{option: value} of the endpoint/ lines of one wizard stanza."""
+    options = {}
+    for line in (stanza or "").splitlines():
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if sep and key.lower().startswith("endpoint/"):
+            options[key[len("endpoint/"):].strip().lower()] = value.split(";", 1)[0].strip()
+    return options
 
 
 _IAX_PEER = re.compile(r"^(\S+?)(?:/\S*)?\s+\S")

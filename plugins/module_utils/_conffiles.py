@@ -232,10 +232,12 @@ def strip_dialplan_phones(text, own_file, context="vicidial-auto-phones"):
             continue
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         body = text[match.end():end]
-        numbers = [m.group(1).strip() for m in _EXTEN.finditer(body) if m.group(1).strip() != "h"]
         if not _EXTEN.search(body):
             continue
-        removed.extend(numbers)
+        for found in _EXTEN.finditer(body):
+            number = found.group(1).strip()
+            if number != "h" and number not in removed:
+                removed.append(number)
         out.append(text[pos:match.end()])
         out.append("\n" + TAKEN_OVER_NOTE % own_file + "\n\n")
         pos = end

@@ -77,6 +77,7 @@ class ServerRun(object):
         self.not_regenerated = []
         self.generator_ran = False
         self.verified = {}
+        self.wizard_stanzas = {}
         self.tx = None
 
     # ------------------------------------------------------------ state ----
@@ -141,7 +142,8 @@ class ServerRun(object):
 
     # ------------------------------------------------------------- checks ----
     def active(self, protocol=None):
-        return [r for r in self.phones if r.get("active") == "Y" and (protocol is None or r.get("protocol") == protocol)]
+        return [r for r in self.phones
+                if r.get("active") == "Y" and (protocol is None or r.get("protocol") == protocol)]
 
     def label(self, row):
         return "%s@%s" % (row.get("extension"), self.server_ip)
@@ -171,7 +173,7 @@ class ServerRun(object):
         try:
             return pwd.getpwnam(self.params["owner"]).pw_uid, grp.getgrnam(self.params["group"]).gr_gid
         except KeyError as exc:
-            raise Failed("unknown owner or group for the config files: %s" % exc)
+            raise Failed("unknown owner or group for the config files: %s" % exc) from None
 
     def plan_own_files(self, chan_sip):
         """Render; return [(path, new bytes, reload)] of files whose content differs, and the old texts."""
@@ -180,7 +182,7 @@ class ServerRun(object):
                 self.phones, self.templates, self.system, self.server, chan_sip=chan_sip,
                 remote_phones=self.remote_phones, remote_servers=self.remote_servers)
         except ValueError as exc:
-            raise Failed(str(exc))
+            raise Failed(str(exc)) from None
         uid, gid = self.owner_ids()
         mode = self.params["mode"]
         changes, before = [], {}
@@ -274,20 +276,26 @@ class ServerRun(object):
         return named
 
     # ---------------------------------------------------------- generator ----
-    def run_generator(self):
-        """Run VICIdial's generator once; returns {path: bytes before} of its files."""
+    def generator_argv(self):
+        """The generator's command line, or Failed before anything is touched when it is not there."""
         command = self.params["generator_command"]
         argv = shlex.split(command)
         if not argv or not os.path.isfile(argv[0]):
-            raise Failed("VICIdial's generator is not at %s on %s (generator_command); it is what writes this "
-                         "server's config while generate_vicidial_conf is Y" % (argv[0] if argv else "''",
-                                                                                 self.server_ip))
+            raise Failed("VICIdial's generator is not at %s on %s (generator_command): while this server's "
+                         "generate_vicidial_conf is Y, it is what writes the phone config (writer 'vicidial'). "
+                         "Install it, point generator_command at it, or take the server over "
+                         "(take_over_generation). Nothing was written." % (argv[0] if argv else "''", self.server_ip))
         if not self.params["generator_sleeps"] and argv[0].endswith(".pl"):
             # The generator sleeps 1 s after each reload it types into a screen
             # session; this module reloads with the CLI itself, so the sleeps
             # only cost time. Its own code runs unchanged.
             argv = ["perl", "-e", "BEGIN { *CORE::GLOBAL::sleep = sub { 0 } } $0 = shift @ARGV; "
                                   "do $0; die $@ if $@;"] + argv
+        return argv
+
+    def run_generator(self, argv):
+        """Run VICIdial's generator once."""
+        command = self.params["generator_command"]
         rc, out, err = self.module.run_command(argv, cwd="/")
         self.generator_ran = True
         if rc != 0:
@@ -358,15 +366,32 @@ class ServerRun(object):
                                      % (number, channel[0], channel[1], proto, ext, prio[1]))
                     else:
                         stats["dialplan"] += 1
-                if proto == "PJSIP" and ext in changed and ext in endpoints and secret_in_config(row, self.templates):
-                    auth = _asterisk.parse_auth(self.cli.ask("pjsip show auth %s-iauth" % ext))
-                    if auth is None or auth.get("password") != (row.get("conf_secret") or ""):
-                        # Compared here, never shown.
-                        found.append("PJSIP/%s is loaded with another registration secret than declared" % ext)
-                    else:
-                        stats["secrets"] += 1
+                if proto == "PJSIP" and ext in changed and ext in endpoints:
+                    found.extend(self.pjsip_content_problems(row, ext, stats))
                 problems.extend("%s: %s" % (where, f) for f in found)
         return problems, stats
+
+    def pjsip_content_problems(self, row, ext, stats):
+        """A changed PJSIP phone: the secret and the endpoint options Asterisk loaded are the ones written."""
+        found = []
+        if secret_in_config(row, self.templates):
+            auth = _asterisk.parse_auth(self.cli.ask("pjsip show auth %s-iauth" % ext))
+            if auth is None or auth.get("password") != (row.get("conf_secret") or ""):
+                # Compared here, never shown.
+                found.append("PJSIP/%s is loaded with another registration secret than declared" % ext)
+            else:
+                stats["secrets"] += 1
+        written = _asterisk.wizard_endpoint_options(self.wizard_stanzas.get(ext))
+        if written:
+            loaded = _asterisk.parse_object(self.cli.ask("pjsip show endpoint %s" % ext)) or {}
+            stale = _asterisk.endpoint_mismatches(written, loaded)
+            if stale:
+                found.append("PJSIP/%s is loaded with %s other than written (%s): Asterisk refused the new object "
+                             "and kept the previous one; its log says why"
+                             % (ext, ", ".join(o for o, _v in stale), ", ".join("%s=%s" % ov for ov in stale)))
+            else:
+                stats["endpoints_as_written"] = stats.get("endpoints_as_written", 0) + 1
+        return found
 
     # ------------------------------------------------------------ reload ----
     def reload(self, commands):
@@ -396,7 +421,7 @@ class ServerRun(object):
             try:
                 self.chan_sip = self.cli.has_module("chan_sip.so")
             except _asterisk.AsteriskError as exc:
-                raise Failed("cannot ask Asterisk whether chan_sip is loaded: %s; nothing was written" % exc)
+                raise Failed("cannot ask Asterisk whether chan_sip is loaded: %s; nothing was written" % exc) from None
         if writer == "ansible":
             return self.run_ansible()
         return self.run_vicidial()
@@ -415,6 +440,7 @@ class ServerRun(object):
         changes = own + edits + includes
         planned = _sorted_reloads(c for _p, _d, c in changes if c)
         changed = changed_phones(self.phones, before, rendered)
+        self.wizard_stanzas = _conffiles.sections(rendered.get("pjsip_wizard", ""))
         if self.check:
             self.reloads = planned
             return
@@ -441,6 +467,7 @@ class ServerRun(object):
             self.reloads = []
             self.generator_would_run = run_it
             return
+        argv = self.generator_argv() if run_it else None
         self.tx = _conffiles.FileTransaction(self.params["backup_dir"], self.params["backup_keep"])
         before = {}
         for path, _command in files:
@@ -448,7 +475,7 @@ class ServerRun(object):
             before[path] = _conffiles.read_bytes(os.path.realpath(path))
         try:
             if run_it:
-                self.run_generator()
+                self.run_generator(argv)
             commands, changed = [], set()
             for entry, (path, command) in zip(self.files, files):
                 after = _conffiles.read_bytes(os.path.realpath(path))
@@ -458,6 +485,9 @@ class ServerRun(object):
                     if command:
                         commands.append(command)
                     changed |= changed_in_vicidial_file(path, before[path], after)
+            wizard = os.path.join(self.params["config_dir"], "pjsip_wizard-vicidial.conf")
+            self.wizard_stanzas = _conffiles.sections(
+                _conffiles.to_text(_conffiles.read_bytes(os.path.realpath(wizard)) or b""))
             self.reload(commands)
             problems = self.verify(changed, all_must_load=False)
             if problems:

@@ -116,7 +116,11 @@ def string_type_problem(column, value):
     """
     if column.name not in model.STRING_ONLY or value is None or isinstance(value, str):
         return None
-    got = "a %s" % type(value).__name__ if column.secret else "the %s %r" % (type(value).__name__, value)
+    number = isinstance(value, (int, float))
+    if column.secret:
+        got = "a number" if number else "a %s" % type(value).__name__
+    else:
+        got = "the number %r" % (value,) if number else "a %s" % type(value).__name__
     return ("must be a string, got %s; quote it in YAML (%s: \"0123\"): an unquoted number loses its leading "
             "zeros or is read as octal" % (got, column.option))
 
