@@ -248,7 +248,7 @@ class ServerRun(object):
             if not removed:
                 continue
             new = _conffiles.to_bytes(text)
-            self.files.append(dict(kind=name.split("-vicidial")[0], path=path, changed=True, writer="vicidial",
+            self.files.append(dict(kind=name.split("-vicidial", maxsplit=1)[0], path=path, changed=True, writer="vicidial",
                                    phones_removed=len(removed)))
             self.diff(path, old, new)
             if command == "sip reload" and not chan_sip:
@@ -564,7 +564,7 @@ class ServerRun(object):
             " and servers.generate_vicidial_conf" if self.take_over else "") + " were restored"
         if reloaded_again:
             restored += " and reloaded (%s)" % ", ".join(reloaded_again)
-        msg = "%s: %s. %s.%s" % (self.server_ip, reason, restored[0].upper() + restored[1:], note)
+        msg = "%s: %s. Rolled back: %s.%s" % (self.server_ip, reason, restored, note)
         if problems:
             msg += " The rollback itself hit problems: %s" % "; ".join(problems)
         raise Failed(msg)

@@ -12,7 +12,7 @@ module: vicidial_phone_config
 short_description: Converge one VICIdial telephony server's phone config, reload it, verify it, or roll it back
 version_added: 0.1.0
 description:
-  - Runs on a telephony server, once per run: it is the one owner of that server's phone config. It reads the
+  - Runs on a telephony server, once per run, as the one owner of that server's phone config. It reads the
     server's phone entries from VICIdial's database (whoever created them), gets the Asterisk config written,
     reloads only what changed (once each), verifies what Asterisk loaded, and reports what it did.
   - "Two writers are supported, chosen per server with O(writer):"

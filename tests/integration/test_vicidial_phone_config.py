@@ -301,3 +301,45 @@ def test_main_configs_get_their_include_lines_once(vicidial_db, tmp_path):
     assert not os.path.exists(str(conf / "sip.conf"))
     again = config(db, tmp_path)
     assert again.result["includes_added"] == [] and again.result["changed"] is False
+
+
+def insert_raw(db, extension, **values):
+    """A phones row written the way admin.php writes it (no validation of ours in between)."""
+    row = dict(extension=extension, dialplan_number=extension, voicemail_id=extension, server_ip="10.10.10.3",
+               login="raw%s" % extension, **{"pass": "test"})
+    row.update(status="ACTIVE", active="Y", protocol="PJSIP", conf_secret="test", fullname="Raw %s" % extension,
+               template_id="--NONE--", conf_override="")
+    row.update(values)
+    columns = ", ".join("`%s`" % c for c in row)
+    db.query("INSERT INTO phones (%s) VALUES (%s)" % (columns, ", ".join(["%s"] * len(row))), list(row.values()))
+
+
+def test_rows_as_the_web_screen_writes_them_render_once_and_nothing_is_mangled(vicidial_db, tmp_path):
+    db = vicidial_db
+    setup_server(db)
+    os.makedirs(str(tmp_path / "asterisk"))
+    db.query("INSERT INTO vicidial_conf_templates (template_id, template_name, template_contents) VALUES "
+             "('CRLFTPL', 'typed on Windows', %s)", ("endpoint/context=default\r\naor/max_contacts=1\r\n",))
+    insert_raw(db, "7001")                                           # VICIdial's default secret 'test'
+    insert_raw(db, "7002", conf_secret="7002", **{"pass": "7002"})   # secrets equal to the extension
+    insert_raw(db, "7003", template_id="CRLFTPL")
+    insert_raw(db, "7004", template_id="NOSUCHTPL")                  # a missing template: default stanza
+    insert_raw(db, "7005", template_id="--NONE--", protocol="IAX2",
+               conf_override="type=friend\r\nhost=dynamic\r\ncontext=default\r\nsecret=test\r\n")
+    insert_raw(db, "7006", protocol="Zap")
+    insert_raw(db, "7007", protocol="EXTERNAL")
+    first = config(db, tmp_path, diff=True)
+    assert not first.failed, first
+    wizard = read(tmp_path, "pjsip_wizard-ansible-phones.conf")
+    for ext in ("7001", "7002", "7003", "7004"):
+        assert "[%s]\n" % ext in wizard
+    assert "endpoint/context=default\naor/max_contacts=1" in wizard  # \r taken out of the template, as VICIdial
+    dialplan = read(tmp_path, "extensions-ansible-phones.conf")
+    assert "7006" not in dialplan and "7007" not in dialplan  # Zap and EXTERNAL produce nothing
+    # Short or common secrets are not masked wherever they occur in the result: only secret values are.
+    after = "\n".join(d["after"] for d in first.result["diff"])
+    assert "[7002]\n" in after and "inbound_auth/username=7002\n" in after
+    assert "inbound_auth/password=********" in after and "password=test" not in after
+    assert all(f["path"].startswith(str(tmp_path)) and "*" not in f["path"] for f in first.result["files"])
+    second = config(db, tmp_path)
+    assert second.result["changed"] is False and second.result["reload"] == []
