@@ -201,14 +201,66 @@ def _find_template(templates, template_id):
     return None
 
 
+# VICIdial's own input rules for the values that become config names and
+# dial plan (admin.php filters, the API's dialplan_number, the extension's
+# help text: no prefix, no dash for SIP, PJSIP and IAX2).
+_SAFE_VALUES = (
+    ("extension", re.compile(r"^[A-Za-z0-9]+\Z"), "letters and digits only (it names the Asterisk object: "
+                                                   "'9999@carrier' would dial a carrier)"),
+    ("dialplan_number", re.compile(r"^[*#A-Za-z0-9]+\Z"), "digits, letters, * and # only (it is a dial plan "
+                                                          "pattern: ',', ';' or '(' change what it runs)"),
+    ("voicemail_id", re.compile(r"^[A-Za-z0-9]*\Z"), "letters and digits only"),
+    ("phone_context", re.compile(r"^[-_A-Za-z0-9]*\Z"), "letters, digits, '-' and '_' only"),
+    ("phone_ring_timeout", re.compile(r"^[0-9]*\Z"), "digits only"),
+)
+
+
+# Columns that land on one config line: a line break or NUL would start another.
+_ONE_LINE = ("conf_secret", "fullname", "outbound_cid", "mohsuggest", "unavail_dialplan_fwd_exten",
+             "unavail_dialplan_fwd_context")
+
+
+def unsafe_reason(row):
+    """Why an active SIP/PJSIP/IAX2 row breaks VICIdial's own input rules, or None.
+
+    Such a row can only come from direct SQL or another tool.  It is not
+    rendered at all (VICIdial's generator would write it raw), and the caller
+    says which row and why: one foreign row must not block every phone of a
+    server.  The reason never holds a secret's value.
+    """
+    if _text(row.get("active")) != "Y" or _text(row.get("protocol")) not in PROTOCOLS:
+        return None
+    for column, pattern, rule in _SAFE_VALUES:
+        if not pattern.match(_text(row.get(column))):
+            return "%s %r breaks VICIdial's input rules: %s" % (column, _text(row.get(column)), rule)
+    for column in _ONE_LINE:
+        value = _text(row.get(column))
+        for char in _BAD_CHARS:
+            if char in value:
+                return "%s contains %r, which would break the generated config" % (column, char)
+    if "\0" in _text(row.get("conf_override")):
+        return "conf_override contains a NUL character"
+    return None
+
+
+def unsafe_rows(phones, server_ip=""):
+    """[(extension@server_ip, reason)] of the rows render_server_config leaves out."""
+    found = []
+    for row in phones:
+        reason = unsafe_reason(row)
+        if reason:
+            found.append((_label(row, server_ip), reason))
+    return found
+
+
 def _select(phones):
-    """Rows VICIdial's three queries return, per protocol, in their order."""
+    """Rows VICIdial's three queries return, per protocol, in their order (unsafe rows left out)."""
     selected = dict((proto, []) for proto in PROTOCOLS)
     for row in phones:
         if _text(row.get("active")) != "Y":
             continue
         proto = _text(row.get("protocol"))
-        if proto in selected:
+        if proto in selected and unsafe_reason(row) is None:
             selected[proto].append(row)
     for proto in PROTOCOLS:
         selected[proto].sort(key=lambda r: _order_key(_text(r.get("extension"))))
@@ -413,6 +465,7 @@ def _cross_server(settings, server_ip, local_numbers, remote_phones, remote_serv
             or ip not in active_ips
             or _text(row.get("active")) != "Y"
             or _text(row.get("protocol")) not in ("SIP", "IAX2")
+            or unsafe_reason(row) is not None
             # NOT IN (... ,'') : ci/pad-space compare, '' is always excluded.
             or _text(number).rstrip(" ").upper() in local_numbers
             or _text(number).rstrip(" ") == ""

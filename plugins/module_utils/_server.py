@@ -150,6 +150,10 @@ class ServerRun(object):
 
     def check_rows(self, chan_sip, strict):
         """What Asterisk could never load, found before anything is written."""
+        for label, reason in _render.unsafe_rows(self.phones, self.server_ip):
+            # Only direct SQL or another tool writes such a row: one of them must not block every phone here.
+            self.warnings.append("%s is not rendered: %s. Fix the row (it was not written by admin.php or "
+                                 "this collection)." % (label, reason))
         problems = []
         if not chan_sip:
             sip = sorted(self.label(r) for r in self.active("SIP"))
@@ -248,8 +252,8 @@ class ServerRun(object):
             if not removed:
                 continue
             new = _conffiles.to_bytes(text)
-            self.files.append(dict(kind=name.split("-vicidial", maxsplit=1)[0], path=path, changed=True, writer="vicidial",
-                                   phones_removed=len(removed)))
+            self.files.append(dict(kind=name.split("-vicidial", maxsplit=1)[0], path=path, changed=True,
+                                   writer="vicidial", phones_removed=len(removed)))
             self.diff(path, old, new)
             if command == "sip reload" and not chan_sip:
                 command = None

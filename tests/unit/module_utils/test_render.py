@@ -14,6 +14,7 @@ from ansible_collections.telephony.vicidial.plugins.module_utils._render import 
     expected_objects,
     mask_secrets,
     render_server_config,
+    unsafe_rows,
 )
 
 __metaclass__ = type
@@ -835,23 +836,22 @@ def test_mask_secrets_on_rendered_default_template_and_override_text():
         ("extension", "10\n01"),
     ],
 )
-def test_line_breaks_in_rendered_values_raise(column, value):
+def test_line_breaks_in_rendered_values_leave_the_row_out(column, value):
     row = phone("1001", "IAX2", mohsuggest="x", unavail_dialplan_fwd_exten="8300", fullname="F")
     row[column] = value
-    with pytest.raises(ValueError) as err:
-        render([row])
-    message = str(err.value)
-    assert column in message
-    assert "@10.10.10.15" in message
-    if column != "extension":
-        assert "1001@10.10.10.15" in message
+    out = render([row, phone("1002", "IAX2")])
+    assert "[1001]" not in out["iax"] and "exten => 1001," not in out["extensions"]
+    assert "[1002]" in out["iax"]
+    (label, reason), = unsafe_rows([row, phone("1002", "IAX2")], IP)
+    assert column in reason and label.endswith("@10.10.10.15")
+    assert "type=peer" not in reason  # a secret's value is never shown
 
 
-def test_remote_phone_line_break_raises():
-    remotes = [remote("2001", "10.10.10.16", fullname="bad\nname")]
-    with pytest.raises(ValueError, match="2001@10.10.10.16.*fullname"):
-        render([], settings={"generate_cross_server_exten": "1"},
-               remote_phones=remotes, remote_servers=REMOTE_SERVERS)
+def test_remote_phone_line_break_leaves_it_out():
+    remotes = [remote("2001", "10.10.10.16", fullname="bad\nname"), remote("2002", "10.10.10.16")]
+    out = render([], settings={"generate_cross_server_exten": "1"}, remote_phones=remotes,
+                 remote_servers=REMOTE_SERVERS)
+    assert "2001" not in out["extensions"] and "Remote Phone Entry 0: 2002" in out["extensions"]
 
 
 def test_multiline_override_and_template_are_allowed_but_not_nul():
@@ -862,16 +862,18 @@ def test_multiline_override_and_template_are_allowed_but_not_nul():
     )
     assert "[1]\ntype=friend\r\nhost=dynamic\n" in ok["sip"]
     assert "[2]\nusername=2\nsecret=pw2\naccountcode=2\nmailbox=2\ntype=friend\nhost=dynamic\n" in ok["sip"]
-    with pytest.raises(ValueError, match="1@10.10.10.15.*conf_override"):
-        render([phone("1", "SIP", conf_override="type=friend\0host=dynamic")])
+    left_out = render([phone("1", "SIP", conf_override="type=friend\0host=dynamic")], chan_sip=True)
+    assert "[1]" not in left_out["sip"]
+    assert unsafe_rows([phone("1", "SIP", conf_override="type=friend\0host=dynamic")], IP) == [
+        ("1@10.10.10.15", "conf_override contains a NUL character")]
 
 
 def test_values_not_rendered_are_not_checked():
     rows = [
         phone("1", "IAX2", active="N", fullname="a\nb"),
         phone("2", "Zap", fullname="a\nb"),
-        # template mode writes no context line
-        phone("3", "SIP", template_id="TT", phone_context="x\ny"),
+        # template mode writes no codec line without codecs_with_template
+        phone("3", "SIP", template_id="TT", codecs_list="ulaw\ngsm"),
     ]
     out = render(rows, {"TT": "type=friend"}, chan_sip=True)
     assert body(out["sip"]) == "\n[3]\nusername=3\nsecret=pw3\naccountcode=3\nmailbox=3\ntype=friend\n\n"
@@ -905,3 +907,25 @@ def test_expected_objects():
     }
     assert expected_objects(rows, chan_sip=True)["sip"] == ["200"]
     assert expected_objects([]) == {"pjsip": [], "iax2": [], "sip": [], "dialplan": []}
+
+
+# ---------------------------------------------------------------------------
+# rows that break VICIdial's own input rules (only direct SQL writes them)
+
+
+@pytest.mark.parametrize("column, value", [
+    ("extension", "9999@carrier"), ("extension", "80-01"), ("dialplan_number", "8001,1,System(id)"),
+    ("dialplan_number", "80;01"), ("dialplan_number", "8001(x"), ("voicemail_id", "8001,x"),
+    ("phone_context", "default,s,1"), ("phone_ring_timeout", "30s"),
+])
+def test_rows_breaking_vicidials_input_rules_render_nothing(column, value):
+    bad = dict(active="Y", extension="8001", dialplan_number="8001", voicemail_id="8001", protocol="PJSIP",
+               conf_secret="s3cret-long-enough", phone_context="default", phone_ring_timeout="60")
+    bad[column] = value
+    good = dict(bad, extension="8002", dialplan_number="8002", voicemail_id="8002", phone_context="default",
+                phone_ring_timeout="60")
+    out = render_server_config([bad, good], {}, SETTINGS, dict(SERVER, server_ip="10.0.0.1"))
+    assert value not in out["pjsip_wizard"] and value not in out["extensions"]
+    assert "[8002]" in out["pjsip_wizard"] and "exten => 8002,1,Dial(PJSIP/8002,60,)" in out["extensions"]
+    label, reason = unsafe_rows([bad, good], "10.0.0.1")[0]
+    assert column in reason and len(unsafe_rows([bad, good], "10.0.0.1")) == 1
