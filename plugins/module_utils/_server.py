@@ -576,7 +576,8 @@ class ServerRun(object):
     def result(self):
         return dict(
             changed=bool(self.reloads or getattr(self, "planned_reloads", None) or self.repaired
-                         or any(f["changed"] for f in self.files) or self.includes or self.flag_changed),
+                         or any(f["changed"] for f in self.files) or self.includes or self.flag_changed
+                         or getattr(self, "generator_would_run", False)),
             server_ip=self.server_ip,
             writer=self.writer_used,
             chan_sip=self.chan_sip,
