@@ -241,7 +241,9 @@ class ServerRun(object):
                 ("iax-vicidial.conf", "iax2 reload",
                  lambda t: _conffiles.strip_phone_sections(t, names, "iax-%s.conf" % suffix)),
                 ("sip-vicidial.conf", "sip reload",
-                 lambda t: _conffiles.strip_phone_sections(t, names, "sip-%s.conf" % suffix)),
+                 lambda t: _conffiles.strip_phone_sections(
+                     t, names, ("sip-%s.conf" % suffix) if chan_sip else
+                     "no file: this Asterisk has no chan_sip, SIP phones must move to PJSIP")),
                 ("extensions-vicidial.conf", "dialplan reload",
                  lambda t: _conffiles.strip_dialplan_phones(t, "extensions-%s.conf" % suffix))):
             path = os.path.join(self.params["config_dir"], name)
