@@ -159,6 +159,11 @@ _END_MARK = "; END OF FILE"
 TAKEN_OVER_NOTE = "; phones: written by telephony.vicidial in %s (VICIdial's generator is off on this server)"
 
 
+def _note(own_file):
+    # own_file names where the phones went, or is a whole comment line of its own.
+    return own_file if own_file.startswith(";") else TAKEN_OVER_NOTE % own_file
+
+
 def strip_wizard_phones(text, own_file):
     """VICIdial's pjsip_wizard file without its phone section; (text, removed names).
 
@@ -176,8 +181,7 @@ def strip_wizard_phones(text, own_file):
     removed = list(sections(body))
     if not removed:
         return text, []
-    note = TAKEN_OVER_NOTE % own_file
-    return text[:body_start] + "\n" + note + "\n\n" + text[end:], removed
+    return text[:body_start] + "\n" + _note(own_file) + "\n\n" + text[end:], removed
 
 
 def _phone_signature(name, body):
@@ -214,7 +218,7 @@ def strip_phone_sections(text, phone_names, own_file):
             pos = end
     if not removed:
         return text, []
-    out.append("\n" + TAKEN_OVER_NOTE % own_file + "\n\n")
+    out.append("\n" + _note(own_file) + "\n\n")
     out.append(text[pos:])
     return "".join(out), removed
 
@@ -239,7 +243,7 @@ def strip_dialplan_phones(text, own_file, context="vicidial-auto-phones"):
             if number != "h" and number not in removed:
                 removed.append(number)
         out.append(text[pos:match.end()])
-        out.append("\n" + TAKEN_OVER_NOTE % own_file + "\n\n")
+        out.append("\n" + _note(own_file) + "\n\n")
         pos = end
     if pos == 0:
         return text, []

@@ -243,7 +243,8 @@ class ServerRun(object):
                 ("sip-vicidial.conf", "sip reload",
                  lambda t: _conffiles.strip_phone_sections(
                      t, names, ("sip-%s.conf" % suffix) if chan_sip else
-                     "no file: this Asterisk has no chan_sip, SIP phones must move to PJSIP")),
+                     "; phones: none here any more, this Asterisk has no chan_sip (SIP phones move to PJSIP); "
+                     "VICIdial's generator is off on this server")),
                 ("extensions-vicidial.conf", "dialplan reload",
                  lambda t: _conffiles.strip_dialplan_phones(t, "extensions-%s.conf" % suffix))):
             path = os.path.join(self.params["config_dir"], name)
