@@ -57,6 +57,16 @@ def describe(column):
         lines.append("At most %d characters." % column.maxlen)
     if column.secret:
         lines.append("A secret: never shown in output, diffs or logs.")
+    if column.name in model.STRING_ONLY:
+        lines.append("Must be a string: quote numbers in YAML (C(\"0123\")); an unquoted number is refused, "
+                     "because YAML reads C(0123) as 83.")
+    if column.name in model.SECRET_BEARING_COLUMNS:
+        lines.append("Secrets written in it (C(secret=), C(inbound_auth/password=) and the like) are shown "
+                     "masked in output, diffs and logs.")
+        lines.append("Refused when it holds control characters other than tab, or a line that would start "
+                     "a new section or an C(#include)/C(#exec).")
+        lines.append("For an active PJSIP phone it must be written for the PJSIP config wizard; chan_sip keys "
+                     "(C(host), C(secret), C(type=friend), ...) are refused.")
     if column.name in model.create_defaults({}) and column.name not in ("local_gmt", "protocol"):
         value = model.create_defaults({})[column.name]
         lines.append("When the phone is created and this is not set, %s is written, as VICIdial's admin "

@@ -16,6 +16,17 @@ description:
     O(server_ip), the way VICIdial's ADMIN > PHONES screen writes it, but validated and idempotent.
   - Flags C(servers.rebuild_conf_files) for the phone's server and the voicemail server (with admin.php's
     filters) and writes a C(vicidial_admin_log) row per change, with secrets masked.
+  - Secrets are never shown, including those written inside C(conf_override) (C(secret=),
+    C(inbound_auth/password=) and the like), in RV(queries), the diff, the check-mode plan, the module's
+    invocation and syslog line, and the admin log rows.
+  - An update is held to the rules of a create; it may not empty a required option, and activating a phone
+    (or moving it to SIP, PJSIP or IAX2) judges the registration password already stored with the password
+    rules.
+  - A change that would leave an active PJSIP phone with chan_sip keys (C(host), C(secret), C(type=friend), ...)
+    in its C(conf_override) or its template is refused, naming the keys; a stored row like that which the run
+    does not change gets a warning.
+  - The admin log rows and a journal row are written before the phone rows; a run that was interrupted before
+    it flagged its servers is completed by the next run (it flags them and does not log its changes twice).
   - Only the options you set are managed; columns VICIdial's background jobs write (C(phone_ip),
     C(peer_status), C(ping_time), C(messages), C(old_messages)) are never compared or written.
   - To manage many phones use M(telephony.vicidial.vicidial_phones), which takes the whole set in one task,

@@ -4,9 +4,14 @@ Each test runs the modules through ansible-playbook and then checks the
 database itself, not only what the module reports.
 """
 
+import re
 import threading
 import time
 
+try:  # the module warns about a wait longer than this
+    from ansible_collections.telephony.vicidial.plugins.module_utils._phones import SLOW_LOCK_SECONDS
+except ImportError:
+    SLOW_LOCK_SECONDS = 5
 from ansible_run import LOGIN_PW_A, LOGIN_PW_B, SECRET_A, SECRET_B, db_args, phone_entry, run_module
 
 
@@ -290,29 +295,58 @@ def test_database_errors_are_one_line_without_traceback(vicidial_db):
         assert "\n" not in run.result["msg"] and "Traceback" not in run.stdout + run.stderr
 
 
+def _lock_waiters(conn, name):
+    """{session id: ms spent so far} of the sessions blocked in GET_LOCK(name), as MariaDB shows them."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT ID, TIME_MS, INFO FROM information_schema.PROCESSLIST "
+                    "WHERE ID <> CONNECTION_ID() AND INFO LIKE 'SELECT GET\\_LOCK(%'")
+        return {row[0]: float(row[1]) for row in cur.fetchall() if "'%s'" % name in row[2]}
+
+
+def _wait_until(what, predicate, seconds=120):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, "waited %ss for %s" % (seconds, what)
+        time.sleep(0.05)
+
+
 def test_concurrent_runs_wait_for_each_other(vicidial_db):
     db = vicidial_db
+    name = "telephony.vicidial.phones.%s" % db.database
     holder = db.connect()
     with holder.cursor() as cur:
-        cur.execute("SELECT GET_LOCK(%s, 1)", ("telephony.vicidial.phones.%s" % db.database,))
+        cur.execute("SELECT GET_LOCK(%s, 1)", (name,))
+        cur.execute("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (name,))
+        assert cur.fetchone()[0] == 1
     results = {}
 
     def second_run():
         results["run"] = apply(db, [phone("8001")])
 
     thread = threading.Thread(target=second_run)
-    start = time.time()
     thread.start()
-    time.sleep(7)
-    assert rows(db) == {}, "the run wrote while another held the lock"
-    with holder.cursor() as cur:
-        cur.execute("SELECT RELEASE_LOCK(%s)", ("telephony.vicidial.phones.%s" % db.database,))
-    thread.join(120)
+    try:
+        # The events, as the database shows them: the run asks for the named lock, then it has
+        # waited in GET_LOCK longer than the module's threshold for warning about the wait.
+        _wait_until("the run to request the phones lock",
+                    lambda: _lock_waiters(holder, name) or (not thread.is_alive() and "ended"))
+        assert thread.is_alive(), "the run ended without waiting for the lock: %s" % results.get("run")
+        _wait_until("the run to wait %s s for the lock" % SLOW_LOCK_SECONDS,
+                    lambda: any(ms > (SLOW_LOCK_SECONDS + 1) * 1000 for ms in _lock_waiters(holder, name).values()))
+        assert rows(db) == {}, "the run wrote while another held the lock"
+    finally:
+        with holder.cursor() as cur:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (name,))
+        thread.join(300)
     run = results["run"]
     assert not run.failed, run
-    assert time.time() - start >= 7
     assert set(rows(db)) == {("8001", "10.10.10.1")}
-    assert any("waited" in w for w in run.result.get("warnings", [])), run.result
+    warnings = [w for w in run.result.get("warnings", []) if "waited" in w]
+    assert warnings, run.result
+    assert int(re.search(r"waited (\d+) s", warnings[0]).group(1)) > SLOW_LOCK_SECONDS, warnings
 
 
 def test_lifecycle_against_vicidials_whole_install_schema(vicidial_full_db):

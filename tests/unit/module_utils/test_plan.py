@@ -416,6 +416,8 @@ ALL_SECRETS = list(NEW_SECRETS.values()) + list(OLD_SECRETS.values()) + list(GON
 class FakeConnection(object):
     """Records what the planner sends to the database."""
 
+    lastrowid = 41  # the journal row's id (PhonePlan.open_journal)
+
     def __init__(self):
         self.calls = []
 
@@ -511,3 +513,212 @@ def test_hostile_literal_values_travel_as_parameters_and_read_back_escaped():
     conn = FakeConnection()
     plan.apply(conn, make_ctx(), "admin")
     assert all("DROP TABLE" not in sql for sql, _rows in conn.calls if "vicidial_admin_log" not in sql)
+
+
+# --- secrets inside conf_override (issue 11) -------------------------------------------------------
+
+OVR_OLD = "OvrOldS3cret-1"
+OVR_NEW = "OvrNewS3cret-2"
+OVR_OUT = "OvrOutS3cret-3"
+
+
+def wizard_override(secret, out=OVR_OUT):
+    return ("type=wizard\naccepts_auth=yes\ninbound_auth/username=x\ninbound_auth/password=%s\n"
+            "outbound_auth/password = %s\nendpoint/context=default" % (secret, out))
+
+
+def override_plan(before_override, after_override, protocol="PJSIP"):
+    rows = [db_row(i, protocol=protocol) for i in range(EXISTING)]
+    rows[100]["conf_override"] = before_override
+    change = {"conf_override": after_override, "protocol": protocol}
+    plan, errors = plan_for({100: change, BAD: change}, ctx=make_ctx(rows=rows))
+    assert errors == [], [str(e) for e in errors]
+    plan.statements()
+    return plan
+
+
+def assert_no_override_secret(text):
+    leaked = [s for s in (OVR_OLD, OVR_NEW, OVR_OUT) if s in text]
+    assert leaked == [], leaked
+
+
+def test_secrets_inside_conf_override_are_masked_in_queries_diff_pending_and_the_admin_log():
+    plan = override_plan(wizard_override(OVR_OLD), wizard_override(OVR_NEW, out="other-out-secret"))
+    texts = [plan.readable(c) for c in plan.changes]
+    assert_no_override_secret(repr(texts))
+    assert any("inbound_auth/password=%s" % model.MASK in t for t in texts), texts
+    diff = plan.diff()
+    assert_no_override_secret(repr(diff))
+    assert "inbound_auth/password=%s" % model.MASK in diff["before"][label_of(100)]["conf_override"]
+    assert "inbound_auth/password=%s" % model.MASK in diff["after"][label_of(100)]["conf_override"]
+    assert "endpoint/context=default" in diff["after"][LABEL]["conf_override"]
+    assert_no_override_secret(repr(plan.pending()))
+    conn = FakeConnection()
+    plan.apply(conn, make_ctx(), "admin")
+    for sql, rows in conn.calls:
+        if "vicidial_admin_log" in sql:
+            assert_no_override_secret(repr(rows))
+
+
+def test_a_change_of_only_a_masked_secret_in_conf_override_still_shows_in_the_diff():
+    plan = override_plan(wizard_override(OVR_OLD), wizard_override(OVR_NEW))
+    after = plan.diff()["after"][label_of(100)]["conf_override"]
+    assert "a masked secret in it changed" in after
+    assert_no_override_secret(after)
+
+
+@pytest.mark.parametrize("line", ["secret=%s", "md5secret=%s", "password=%s", "remotesecret=%s",
+                                  "outbound_auth/password=%s", "Secret = %s"])
+def test_every_secret_key_of_an_override_is_masked(line):
+    text = "type=friend\nhost=dynamic\n" + line % OVR_NEW
+    plan = override_plan("", text, protocol="SIP")
+    assert_no_override_secret(repr([plan.readable(c) for c in plan.changes]) + repr(plan.diff()))
+
+
+# --- the update path refuses what create refuses (issue 11, item 7) --------------------------------
+
+@pytest.mark.parametrize("option", ["dialplan_number", "voicemail_id", "phone_login", "phone_pass",
+                                    "registration_password"])
+def test_an_update_may_not_empty_a_required_field(option):
+    _plan, errors = plan_for({100: {option: ""}})
+    assert_only(errors, label_of(100), option, "must not be empty")
+
+
+def test_a_create_with_an_empty_required_field_is_still_refused_as_before():
+    _plan, errors = plan_for({BAD: {"dialplan_number": ""}})
+    assert_only(errors, LABEL, "dialplan_number", "is required to create")
+
+
+def inactive_rows(secret, **cols):
+    rows = [db_row(i) for i in range(EXISTING)]
+    rows[100].update(dict(active="N", conf_secret=secret, **cols))
+    return rows
+
+
+@pytest.mark.parametrize("secret, fragment", [("test", "shipped default"), ("TEST", "shipped default"),
+                                              ("short1", "shorter than the minimum of 12")])
+def test_activating_a_phone_judges_its_stored_registration_password(secret, fragment):
+    rows = inactive_rows(secret)
+    overrides = {100: {"active": True, "registration_password": DROP}}
+    _plan, errors = plan_for(overrides, ctx=make_ctx(rows=rows))
+    errors = assert_only(errors, label_of(100), "registration_password", fragment)
+    assert "makes live by activating the phone" in errors[0].message
+    assert secret not in validate.format_errors(errors).replace("TEST", "").replace("test", "") or secret == "test"
+    # Allowed weak passwords, or a new strong one in the same run, are fine.
+    assert plan_for(overrides, ctx=make_ctx(rows=rows), options={"allow_weak_passwords": True})[1] == []
+    assert plan_for({100: {"active": True}}, ctx=make_ctx(rows=rows))[1] == []
+
+
+def test_activating_with_the_same_weak_password_declared_or_under_on_create_is_refused():
+    rows = inactive_rows("test")
+    for options, entry in (({}, {"active": True, "registration_password": "test"}),
+                           ({"update_password": "on_create"}, {"active": True})):
+        _plan, errors = plan_for({100: entry}, ctx=make_ctx(rows=rows), options=options)
+        assert_only(errors, label_of(100), "registration_password", "shipped default")
+
+
+def test_require_password_length_applies_to_a_stored_password_made_live():
+    rows = inactive_rows("RegSecret-70100-abcd")
+    ctx = make_ctx(rows=rows, settings={"require_password_length": "30"})
+    _plan, errors = plan_for({100: {"active": True, "registration_password": DROP}}, ctx=ctx,
+                             options={"allow_weak_passwords": True})
+    # (The new rows' passwords are all too short for 30 as well.)
+    errors = [e for e in errors if e.entry == label_of(100)]
+    assert_only(errors, label_of(100), "registration_password", "require_password_length (30)")
+    assert "makes live by activating the phone" in errors[0].message
+
+
+def test_moving_an_active_phone_to_a_registering_protocol_judges_its_stored_password():
+    rows = inactive_rows("test", protocol="EXTERNAL")
+    rows[100]["active"] = "Y"
+    _plan, errors = plan_for({100: {"registration_password": DROP}}, ctx=make_ctx(rows=rows))
+    errors = assert_only(errors, label_of(100), "registration_password", "shipped default")
+    assert "changing its protocol to PJSIP" in errors[0].message
+
+
+def test_a_live_phone_with_a_weak_stored_password_is_not_judged_by_an_unrelated_change():
+    rows = [db_row(i) for i in range(EXISTING)]
+    rows[100]["conf_secret"] = "test"
+    plan, errors = plan_for({100: {"registration_password": DROP, "phone_full_name": "New"}},
+                            ctx=make_ctx(rows=rows))
+    assert errors == [] and change_of(plan, label_of(100)).fields == ["fullname"]
+
+
+# --- a PJSIP phone with chan_sip config (issue 9) ----------------------------------------------------
+
+CHAN_SIP = "type=friend\nhost=dynamic\nsecret=ChanS3cretValue\ncontext=default"
+SIP_TEMPLATE = "type=friend\nhost=dynamic\ncanreinvite=no\ncontext=default"
+
+
+def pjsip_ctx(rows=None):
+    ctx = make_ctx(rows=rows, templates=("tmpl_pjsip", "SIP_generic"))
+    ctx["template_contents"] = {"tmpl_pjsip": "endpoint/context=default\naor/max_contacts=1",
+                                "SIP_generic": SIP_TEMPLATE}
+    return ctx
+
+
+def test_a_new_active_pjsip_phone_with_a_chan_sip_override_is_refused_naming_keys_not_values():
+    _plan, errors = plan_for({BAD: {"conf_override": CHAN_SIP}}, ctx=pjsip_ctx())
+    errors = assert_only(errors, LABEL, "conf_override", "type=friend, host, secret, context")
+    message = validate.format_errors(errors)
+    assert "ChanS3cretValue" not in message and "PJSIP config wizard" in message
+
+
+def test_a_pjsip_phone_on_a_chan_sip_template_is_refused():
+    _plan, errors = plan_for({BAD: {"template_id": "sip_generic"}}, ctx=pjsip_ctx())
+    assert_only(errors, LABEL, "template_id", "template 'sip_generic' has keys")
+
+
+def test_an_override_appended_to_a_wizard_template_needs_no_type_of_its_own():
+    ok = "endpoint/allow=ulaw\naor/max_contacts=2"
+    assert plan_for({BAD: {"template_id": "tmpl_pjsip", "conf_override": ok}}, ctx=pjsip_ctx())[1] == []
+    _plan, errors = plan_for({BAD: {"conf_override": ok}}, ctx=pjsip_ctx())
+    assert_only(errors, LABEL, "conf_override", "no type=wizard")
+
+
+@pytest.mark.parametrize("override", ["", "host=x", CHAN_SIP])
+def test_short_overrides_inactive_phones_and_chan_sip_protocols_are_not_judged(override):
+    if len(override) > 10:
+        assert plan_for({BAD: {"conf_override": override, "active": False}}, ctx=pjsip_ctx())[1] == []
+        assert plan_for({BAD: {"conf_override": override, "protocol": "IAX2"}}, ctx=pjsip_ctx())[1] == []
+    else:
+        assert plan_for({BAD: {"conf_override": override}}, ctx=pjsip_ctx())[1] == []
+
+
+@pytest.mark.parametrize("change", [{"protocol": "PJSIP"}, {"active": True}])
+def test_an_update_that_makes_a_chan_sip_config_pjsip_and_live_is_refused(change):
+    rows = [db_row(i) for i in range(EXISTING)]
+    rows[100].update(protocol="SIP", conf_override=CHAN_SIP, active="Y" if "protocol" in change else "N")
+    entry = dict(change, registration_password=DROP)
+    entry.setdefault("protocol", DROP)
+    _plan, errors = plan_for({100: entry}, ctx=pjsip_ctx(rows=rows) if "protocol" in change else pjsip_ctx(
+        rows=[dict(r, protocol="PJSIP") if r is rows[100] else r for r in rows]))
+    assert_only(errors, label_of(100), "conf_override", "cannot load")
+
+
+def test_an_untouched_stored_chan_sip_override_only_warns():
+    rows = [db_row(i) for i in range(EXISTING)]
+    rows[100]["conf_override"] = CHAN_SIP
+    plan, errors = plan_for({100: {"phone_full_name": "New"}}, ctx=pjsip_ctx(rows=rows))
+    assert errors == []
+    assert [w for w in plan.warnings if label_of(100) in w and "conf_override" in w and "does not change" in w]
+    assert "ChanS3cretValue" not in repr(plan.warnings)
+
+
+# --- write order: a journal first, so that a rerun can finish (issue 11, item 5) ----------------------
+
+def test_apply_writes_the_journal_and_log_rows_before_any_phone_row_and_closes_it_last():
+    plan, ctx = secret_plan()
+    conn = FakeConnection()
+    plan.apply(conn, ctx, "admin")
+    kinds = []
+    for sql, _rows in conn.calls:
+        word = sql.split()[0] + " " + ("phones" if " phones " in sql + " " else "servers" if "servers" in sql
+                                       else "log")
+        kinds.append(word)
+    assert kinds[0] == "INSERT log" and conn.calls[0][1][0][3] == "ANSIBLE PHONES UNFINISHED"
+    assert kinds[1] == "INSERT log"  # the change rows, tagged with the journal's id
+    assert all("(run 41)" in row[5] for row in conn.calls[1][1])
+    first_server = kinds.index("UPDATE servers")
+    assert all(k.endswith("phones") for k in kinds[2:first_server])
+    assert kinds[-1] == "DELETE log"

@@ -369,9 +369,42 @@ def test_string_fields_reject_booleans_lists_and_dicts(option, value):
     assert_only(parse({BAD: {option: value}}), LABEL, option, "must be a string")
 
 
-def test_numbers_given_for_string_fields_are_stored_as_text():
-    assert_accepted(parse({BAD: {"dialplan_number": 8001, "voicemail_id": 8001, "phone_login": 8001}}),
-                    {LABEL: {"dialplan_number": "8001", "voicemail_id": "8001", "login": "8001"}})
+def test_numbers_given_for_other_string_fields_are_stored_as_text():
+    assert_accepted(parse({BAD: {"outbound_cid": 3125550100, "park_on_extension": 8301, "phone_type": 7}}),
+                    {LABEL: {"outbound_cid": "3125550100", "park_on_extension": "8301", "phone_type": "7"}})
+
+
+# YAML reads an unquoted 0123 as 83 and 012345670 as 2739128: identity and
+# secret fields refuse numbers instead of storing a different phone or password.
+@pytest.mark.parametrize("option, value, label", [
+    ("extension", 83, "83@10.10.10.1"),
+    ("server_ip", 10.1, "70900@10.1"),
+    ("dialplan_number", 83, LABEL),
+    ("voicemail_id", 83, LABEL),
+    ("phone_login", 83, LABEL),
+    ("login", 83, LABEL),
+    ("phone_pass", 2739128, LABEL),
+    ("registration_password", 2739128, LABEL),
+    ("conf_secret", 27391.28, LABEL),
+])
+def test_identity_and_secret_fields_refuse_numbers_with_a_hint_to_quote(option, value, label):
+    field = model.OPTION_NAMES[option].option
+    override = {option: value} if option == field else {option: value, field: DROP}  # an alias replaces it
+    errors = assert_only(parse({BAD: override}), label, field, "quote it in YAML")
+    message = validate.format_errors(errors)
+    if model.OPTION_NAMES[option].secret:
+        assert str(value) not in message and str(value)[:4] not in message
+    else:
+        assert repr(value) in message
+
+
+def test_numbers_in_defaults_for_identity_fields_are_refused_per_entry():
+    parsed, errors = parse({}, defaults={"dialplan_number": 8001})
+    # Every entry sets its own dialplan_number, so the default is not used...
+    assert errors == [] and len(parsed) == N
+    parsed, errors = parse({BAD: {"dialplan_number": DROP}}, defaults={"dialplan_number": 8001})
+    # ...except by the one entry that leaves it out.
+    assert [(e.entry, e.field) for e in errors] == [(LABEL, "dialplan_number")]
 
 
 # --- codecs -------------------------------------------------------------------------
@@ -416,6 +449,13 @@ def test_conf_override_bodies_are_stored_literally(value):
     ("type=friend\nsecret=a;b", "line 2 contains ';'"),
     ("type=friend\r\nhost=dynamic", "carriage return"),
     ("type=friend\x00", "NUL"),
+    # Asterisk skips every byte below 33 before it looks for '[' or '#'.
+    ("\x01[evil]\ntype=friend", "line 1 contains the control character '\\x01'"),
+    ("type=friend\n\x1b#exec /bin/id", "line 2 contains the control character '\\x1b'"),
+    ("type=friend\nhost=dynamic\n\x08#include /etc/shadow", "line 3 contains the control character '\\x08'"),
+    ("type=friend\n\x0b[evil]", "control character"),
+    ("type=friend\n\x7f[evil]", "control character"),
+    ("allow=ulaw\x85[evil]", "control character"),
     ("a" * 65536, "at most 65535"),
 ])
 def test_conf_override_lines_that_escape_the_stanza_are_rejected(value, fragment):
