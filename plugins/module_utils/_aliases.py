@@ -205,8 +205,8 @@ class AliasPlan(object):
             if change["action"] == "create":
                 cols = ["alias_id"] + change["fields"]
                 params = [change["alias_id"]] + [change["after"][f] for f in change["fields"]]
-                change["sql"] = "INSERT INTO phones_alias (%s) VALUES (%s)" % (",".join(cols),
-                                                                              ",".join(["%s"] * len(cols)))
+                marks = ",".join(["%s"] * len(cols))
+                change["sql"] = "INSERT INTO phones_alias (%s) VALUES (%s)" % (",".join(cols), marks)
             elif change["action"] == "update":
                 params = [change["after"][f] for f in change["fields"]] + [change["alias_id"]]
                 change["sql"] = "UPDATE phones_alias SET %s WHERE alias_id=%%s LIMIT 1" % ",".join(

@@ -204,8 +204,9 @@ def markdown(report, title="Phones drift"):
     if inv["undeclared"]:
         out += ["### In the database, declared by no entry", "",
                 "| phone | protocol | active | login | dial plan number |", "| --- | --- | --- | --- | --- |"]
-        out += ["| %s | %s | %s | %s | %s |" % (p["phone"], p["protocol"], p["active"], _cell(p["login"]),
-                                                 _cell(p["dialplan_number"])) for p in inv["undeclared"]]
+        for p in inv["undeclared"]:
+            cells = (p["phone"], p["protocol"], p["active"], _cell(p["login"]), _cell(p["dialplan_number"]))
+            out.append("| %s | %s | %s | %s | %s |" % cells)
         out.append("")
     if ast["unexplained"]:
         out += ["### Loaded by Asterisk, explained by no phone row", "",
@@ -220,9 +221,9 @@ def markdown(report, title="Phones drift"):
         out += ["### Declared and loaded, not registered", "",
                 "| phone | protocol | Asterisk says | last IP (database) | last status (database) |",
                 "| --- | --- | --- | --- | --- |"]
-        out += ["| %s | %s | %s | %s | %s |" % (p["phone"], p["protocol"], _cell(p["asterisk"]),
-                                                 _cell(p["phone_ip"]), _cell(p["peer_status"]))
-                for p in ast["unregistered"]]
+        for p in ast["unregistered"]:
+            cells = (p["phone"], p["protocol"], _cell(p["asterisk"]), _cell(p["phone_ip"]), _cell(p["peer_status"]))
+            out.append("| %s | %s | %s | %s | %s |" % cells)
         out.append("")
     if report.get("servers_not_asked"):
         out += ["Asterisk was not asked on: %s." % ", ".join(report["servers_not_asked"]), ""]

@@ -12,8 +12,7 @@ keyed extension@server_ip, that the entries reference by a Jinja expression.
 
 The entries are then planned, in process, by the same planner the
 vicidial_phones module uses, against the very rows they were read from. An
-option the planner refuses (for example a conf_override with CRLF line ends,
-a login that is also a phone alias id) is left out of the entry, so that it is
+option the planner refuses (for example a login that is also a phone alias id) is left out of the entry, so that it is
 not managed, and named in the notes; an option it would write differently
 (a value it normalises) is left out the same way. What is exported therefore
 plans to zero changes, by construction and by proof.

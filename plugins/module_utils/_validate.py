@@ -129,13 +129,14 @@ def _text_problem(column, value, secret):
     """Field-level checks that need no database. Returns a message or None."""
     shown = "" if secret else " (%r)" % value
     if column.kind == "text":
-        if "\x00" in value or "\r" in value:
-            return "must not contain NUL or carriage return characters"
-        bad = TEXT_CONTROL.search(value)
+        # CRLF is how VICIdial's web screen stores typed text: first-class. A lone CR is not.
+        if "\x00" in value or "\r" in value.replace("\r\n", ""):
+            return "must not contain NUL or carriage return characters (other than CRLF line ends)"
+        bad = TEXT_CONTROL.search(value.replace("\r\n", "\n"))
         if bad:
             return ("line %d contains the control character %r; only tab and newline are allowed (Asterisk "
                     "skips such bytes, so they can hide a section header or #include)"
-                    % (value.count("\n", 0, bad.start()) + 1, bad.group()))
+                    % (value.replace("\r\n", "\n").count("\n", 0, bad.start()) + 1, bad.group()))
     elif model.CONTROL.search(value):
         return "must be a single line without control characters" + shown
     if column.maxlen is not None and len(value) > column.maxlen:

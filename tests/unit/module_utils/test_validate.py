@@ -447,7 +447,8 @@ def test_conf_override_bodies_are_stored_literally(value):
     ("type=friend\n\t#tryinclude x.conf", "line 2 starts with '#'"),
     ("allow=ulaw ; comment", "line 1 contains ';'"),
     ("type=friend\nsecret=a;b", "line 2 contains ';'"),
-    ("type=friend\r\nhost=dynamic", "carriage return"),
+    ("type=friend\rhost=dynamic", "carriage return"),
+    ("type=friend\r\n\r[evil]", "carriage return"),
     ("type=friend\x00", "NUL"),
     # Asterisk skips every byte below 33 before it looks for '[' or '#'.
     ("\x01[evil]\ntype=friend", "line 1 contains the control character '\\x01'"),
@@ -460,6 +461,12 @@ def test_conf_override_bodies_are_stored_literally(value):
 ])
 def test_conf_override_lines_that_escape_the_stanza_are_rejected(value, fragment):
     assert_only(parse({BAD: {"conf_override": value}}), LABEL, "conf_override", fragment)
+
+
+def test_conf_override_with_crlf_line_ends_as_the_web_screen_stores_it_is_accepted():
+    parsed, errors = parse({BAD: {"conf_override": "type=wizard\r\nendpoint/context=default\r\n"}})
+    assert not errors
+    assert values_of(parsed, LABEL)["conf_override"] == "type=wizard\r\nendpoint/context=default\r\n"
 
 
 def test_conf_override_is_limited_by_the_bytes_a_text_column_holds():
