@@ -72,10 +72,10 @@ OPTION_COLUMNS = {
 
 
 # ------------------------------------------------------------ expected state --
-def vault_secrets():
-    """The lab vault, decrypted with ansible-vault: {extension: {...}}."""
+def vault_secrets(vault_file=VAULT_FILE):
+    """The lab vault (or a scenario's), decrypted with ansible-vault: {extension: {...}}."""
     out = subprocess.run(
-        ["ansible-vault", "view", "--vault-password-file", VAULT_PASS_FILE, VAULT_FILE],
+        ["ansible-vault", "view", "--vault-password-file", VAULT_PASS_FILE, vault_file],
         check=True,
         capture_output=True,
         text=True,
@@ -238,29 +238,51 @@ def contacts(server):
 # ---------------------------------------------------------------------- SIP --
 def register(extension, server, password, **kwargs):
     """One REGISTER of EXTENSION at SERVER (ast1/ast2) from this host; binding removed after."""
-    kwargs.setdefault("timeout", 5.0)
+    kwargs.setdefault("timeout", 30.0)  # a deadline for the answer, not an expected time
     kwargs.setdefault("unregister", True)
     return sipreg.register(SERVERS[server], extension, password, **kwargs)
 
 
-def register_reachable(extension, server, password, stay=4.0):
-    """REGISTER, then watch `pjsip show contacts` while the client answers qualify OPTIONS.
+def register_reachable(extension, server, password, stay=60.0):
+    """REGISTER, then answer qualify OPTIONS while watching `pjsip show contacts`.
+
+    Waits for the event, not for a time: returns as soon as Asterisk shows our
+    contact Avail, or after ``stay`` seconds (the deadline) if it never does.
+    The binding is removed after.
 
     Returns (sipreg result, status of our contact in Asterisk or None).
     """
-    result = {}
-    thread = threading.Thread(
-        target=lambda: result.update(register(extension, server, password, stay=stay)), daemon=True
-    )
-    thread.start()
-    seen = {}
-    deadline = time.monotonic() + stay
-    while time.monotonic() < deadline and thread.is_alive():
-        current = {uri: st for uri, st in contacts(server).items() if uri.startswith(extension + "/")}
-        seen.update(current)
-        if any(st == "Avail" for st in current.values()):
-            break
-        time.sleep(0.3)
-    thread.join(stay + 30)
-    ours = [st for uri, st in seen.items() if result.get("contact") and uri.endswith("/" + result["contact"])]
-    return result, (ours[-1] if ours else None)
+    result = {"server": SERVERS[server], "user": extension}
+    reg = sipreg.Registrar(SERVERS[server], extension, password, timeout=30.0)
+    stop = threading.Event()
+    try:
+        result["contact"] = reg.contact_uri
+        resp, auth = reg.register(60)
+        sipreg._status_result(result, resp, auth is not None)  # pylint: disable=protected-access
+        if result["status"] != 200:
+            return result, None
+
+        def serve():  # answers Asterisk's OPTIONS until told to stop
+            while not stop.is_set():
+                reg.serve(0.1)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        seen = None
+        deadline = time.monotonic() + max(stay, 1.0)
+        while time.monotonic() < deadline:
+            current = [st for uri, st in contacts(server).items() if uri.endswith("/" + reg.contact_uri)]
+            if current:
+                seen = current[-1]
+            if seen == "Avail":
+                break
+            time.sleep(0.2)
+        stop.set()
+        thread.join(30)
+        resp, _auth = reg.register(0)
+        result["unregister_status"] = resp.status if resp is not None else None
+        return result, seen
+    finally:
+        stop.set()
+        result["options_answered"] = reg.options_answered
+        reg.close()

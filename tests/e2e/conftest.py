@@ -73,11 +73,14 @@ def _restore_config(snap, container):
     if lab_mod.loaded(container) != snap.loaded[container]:
         for command in ("pjsip reload", "iax2 reload", "dialplan reload"):
             lab_mod.asterisk(container, command)
-    for _attempt in range(10):
-        if snap.matches(container):
-            return True
-        time.sleep(0.5)
-    return False
+    # Reloads apply asynchronously: wait for what Asterisk has loaded to match (a deadline, not a
+    # number of tries); a lab that cannot get there is re-applied by restore().
+    deadline = time.monotonic() + 30
+    while not snap.matches(container):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def restore(snap):

@@ -441,4 +441,4 @@ def sha(text):
 
 def register(extension, server_ip, password):
     import sipreg
-    return sipreg.register(server_ip, str(extension), password, expires=60, unregister=True, timeout=4.0)
+    return sipreg.register(server_ip, str(extension), password, expires=60, unregister=True, timeout=30.0)

