@@ -84,8 +84,8 @@ import os
 import re
 
 from ansible import context
-from ansible.release import __version__ as ansible_version
 from ansible.plugins.callback import CallbackBase
+from ansible.release import __version__ as ansible_version
 
 FORMAT_VERSION = 1
 MASK = "********"
@@ -148,12 +148,27 @@ _KEEP_CONFIG = ("changed", "failed", "msg", "files", "reload", "diff", "warnings
 _KEEP_OTHER = ("changed", "failed", "msg", "skipped", "skip_reason", "unreachable", "warnings")
 
 
-def reduce_result(action, result):
-    """The part of a task result the plan reads; what a recording keeps. Secrets are masked again."""
+def _literal(value):
+    """A task argument as the module got it, or None while it is still a template."""
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return None
+    if isinstance(value, list) and any(_literal(v) is None for v in value):
+        return None
+    return value
+
+
+def reduce_result(action, result, task_args=None):
+    """The part of a task result the plan reads; what a recording keeps. Secrets are masked again.
+
+    The module's arguments come from the result's invocation (ansible-core up to 2.20, or with
+    ANSIBLE_INJECT_INVOCATION), else from the task's arguments where they are not templates.
+    """
     short = _short(action)
     keep = _KEEP_PHONES if short in PHONES_MODULES else _KEEP_CONFIG if short in CONFIG_MODULES else _KEEP_OTHER
     out = dict((k, copy.deepcopy(result[k])) for k in keep if k in result)
-    args = (result.get("invocation") or {}).get("module_args") or {}
+    args = dict((k, v) for k, v in (task_args or {}).items() if k in ("server_ip", "purge", "purge_servers")
+                and _literal(v) is not None)
+    args.update((result.get("invocation") or {}).get("module_args") or {})
     if short in CONFIG_MODULES and args.get("server_ip"):
         out["server_ip"] = args["server_ip"]
     if short in PHONES_MODULES:
@@ -262,7 +277,8 @@ def build_plan(record):
         for warning in result.get("warnings") or []:
             if warning not in warnings:
                 warnings.append(warning)
-        if status == "failed" and not event.get("ignore_errors"):
+        # A phones or config task that failed leaves no plan, even where its failure is ignored.
+        if status == "failed" and (not event.get("ignore_errors") or short in PHONES_MODULES + CONFIG_MODULES):
             bad = parse_errors(result.get("msg")) if short in PHONES_MODULES else []
             for item in bad:
                 item.update(host=event.get("host"), task=event.get("task"))
@@ -272,6 +288,8 @@ def build_plan(record):
                 details = ["%s" % (r.get("stderr") or r.get("msg") or "") for r in result.get("results") or []]
                 failures.append(dict(host=event.get("host"), task=event.get("task"),
                                      msg=mask_text("; ".join([m for m in [msg] + details if m]))))
+            continue
+        if status == "failed":
             continue
         if status == "unreachable":
             failures.append(dict(host=event.get("host"), task=event.get("task"),
@@ -380,8 +398,8 @@ def render_markdown(plan, title="telephony.vicidial phones", max_chars=60000):
     if plan["errors"]:
         out += ["#### Bad entries", "", "| phone | field | reason |", "| --- | --- | --- |"]
         for e in plan["errors"]:
-            out.append("| `%s` | %s | %s |" % (e["phone"], "`%s`" % e["field"] if e["field"] else "",
-                                             e["reason"].replace("|", "\\|")))
+            field = "`%s`" % e["field"] if e["field"] else ""
+            out.append("| `%s` | %s | %s |" % (e["phone"], field, e["reason"].replace("|", "\\|")))
         out.append("")
     if plan["failures"]:
         out += ["#### Failed tasks", ""]
@@ -451,6 +469,13 @@ def _get(obj, public, private):
     return value if value is not None else getattr(obj, private, None)
 
 
+def _task_args(task):
+    try:
+        return dict(getattr(task, "args", None) or {})
+    except Exception:  # pylint: disable=broad-except
+        return {}
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -475,7 +500,7 @@ class CallbackModule(CallbackBase):
             task=task.get_name() if task is not None else None,
             action=action,
             ignore_errors=bool(getattr(task, "ignore_errors", False)),
-            result=reduce_result(action, raw),
+            result=reduce_result(action, raw, _task_args(task)),
         ))
 
     def v2_runner_on_ok(self, result):
