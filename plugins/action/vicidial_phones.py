@@ -19,7 +19,6 @@ import re
 
 from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six import string_types
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
@@ -33,7 +32,7 @@ class ActionModule(ActionBase):
 
     def _resolve(self, name):
         """The value of the variable `name`, templated (secrets from Vault decrypted) as a task argument would be."""
-        if not isinstance(name, string_types) or not _VARIABLE_PATH.match(name):
+        if not isinstance(name, str) or not _VARIABLE_PATH.match(name):
             raise AnsibleActionFail(
                 "phones_from must be a variable name (for example vicidial_phones_entries), not %r" % (name,)
             )

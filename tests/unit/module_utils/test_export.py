@@ -79,8 +79,10 @@ def test_what_the_planner_refuses_is_left_out_and_named():
             row("8003", login="alias1"), row("8004", protocol="SIP")]
     exp, plan = export(rows, alias_ids={"ALIAS1"})
     assert plan.changes == []
+    # CRLF line ends, as the web screen stores them, are an inventory value like any other.
     assert sorted((n["phone"], n["field"]) for n in exp.notes) == [
-        ("8001@10.10.10.1", "conf_override"), ("8002@10.10.10.1", "template_id"), ("8003@10.10.10.1", "phone_login")]
+        ("8002@10.10.10.1", "template_id"), ("8003@10.10.10.1", "phone_login")]
+    assert exp.entries()[0]["conf_override"] == "type=wizard\r\naccepts_auth=yes\r\n"
     assert [s["phone"] for s in exp.skipped] == ["8004@10.10.10.1"]
     assert "Asterisk 22" in exp.skipped[0]["reason"]
     assert [e["extension"] for e in exp.entries()] == ["8001", "8002", "8003"]
