@@ -277,6 +277,11 @@ def sql(statement, args=None, conn=None):
             conn.close()
 
 
+def root_sql(statement):
+    """One statement as the database's root (inside its container): what the cron user may not do."""
+    return run(["podman", "exec", "-i", DB_CONTAINER, "mariadb", "asterisk"], input=statement + ";\n").stdout
+
+
 def sql_many(statement, rows, conn=None):
     own = conn is None
     conn = conn or db_connect()

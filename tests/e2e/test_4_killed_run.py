@@ -4,9 +4,10 @@
 declared set (-e @file, generated secrets) deletes 200 of them, updates the other 1800 (name and
 both passwords) and creates 400 more, next to the lab's phones. The run is killed while it writes:
 
-* as soon as the first update shows in the database (the module deletes, then updates row by row,
-  then inserts), the test takes a READ lock on ``phones`` so the module stops at its next statement,
-  and records how far it got (it must be part-way);
+* a trigger (created as the database's root) makes the module's UPDATE of one phone part-way through
+  the set sleep: the module deletes, then updates row by row, then inserts, so when the database
+  shows that UPDATE waiting (the event, not a time), the deletes and a hundred updates are written
+  and the rest are not; the test records how far it got (it must be part-way);
 * then everything dies at once, as when a controller is killed: SIGKILL to ansible-playbook's
   process group, SIGKILL to the module's process in the container (over SSH the remote process would
   get SIGHUP; ``podman exec`` leaves it running), and the module's database session is killed (the
@@ -23,6 +24,11 @@ import e2e_lab as lab
 EXISTING = 2000
 DELETE = 200
 CREATE = 400
+
+
+def sleeping_sessions():
+    out = lab.root_sql("SELECT ID FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep'")
+    return [int(line) for line in out.split() if line.isdigit()]
 
 
 def _module_pids(container):
@@ -43,6 +49,8 @@ def test_killed_mid_apply_then_next_run_converges(known_state):
     entries = lab.lab_entries() + absent + declared
     lab_rows = lab.phones_rows("server_ip IN (%s, %s)", lab.LAB_IPS)
 
+    held = str(50000 + DELETE + 100)  # the 101st update
+
     def progress(conn):
         row = lab.sql("SELECT COUNT(*) AS n, SUM(fullname LIKE 'new %%') AS upd, SUM(extension >= %s) AS cre "
                       "FROM phones WHERE server_ip=%s", (str(50000 + EXISTING), lab.GHOST_IP), conn=conn)[0]
@@ -50,29 +58,33 @@ def test_killed_mid_apply_then_next_run_converges(known_state):
 
     monitor = lab.db_connect()
     killer = lab.db_connect()
+    lab.root_sql("CREATE TRIGGER e2e_hold BEFORE UPDATE ON phones FOR EACH ROW "
+                 "SET @e2e_held = IF(NEW.extension = '%s', SLEEP(120), 0)" % held)
     play = lab.Playbook([lab.entries_vars(entries)])
     try:
         deadline = time.monotonic() + 300
-        while True:
-            n, upd, cre = progress(monitor)
-            if upd or cre:  # deletes are done, updates have begun
-                break
-            assert play.proc.poll() is None, "the run ended before writing:\n" + play.wait().explain()
-            assert time.monotonic() < deadline, "the run never started writing"
-            time.sleep(0.02)
-        lab.sql("LOCK TABLES phones READ", conn=monitor)
+        # The held session sleeps inside the trigger: that is the event to wait for. Inside the trigger
+        # it runs as the trigger's definer (root), so only root sees it.
+        while not sleeping_sessions():
+            assert play.proc.poll() is None, "the run ended before it reached the held update:\n" + (
+                play.wait().explain())
+            assert time.monotonic() < deadline, "the run never reached the held update"
+            time.sleep(0.05)
         session = lab.sql("SELECT IS_USED_LOCK(%s) AS id", (lab.LOCK_NAME,), conn=killer)[0]["id"]
-        n, upd, cre = progress(monitor)
-        deleted = EXISTING + cre - n
-        done = deleted + upd + cre
         # ---- kill everything ----------------------------------------------------------------
         play.kill()
         for pid in _module_pids(lab.AST1):
             lab.pexec(lab.AST1, "kill -9 %s" % pid, check=False)
         if session:
-            lab.sql("KILL CONNECTION %d" % int(session), conn=killer)
-        lab.sql("UNLOCK TABLES", conn=monitor)
+            lab.root_sql("KILL CONNECTION %d" % int(session))
+        # Only now can phones be read: the held UPDATE had the (MyISAM) table locked.
+        n, upd, cre = progress(monitor)
+        deleted = EXISTING + cre - n
+        done = deleted + upd + cre
     finally:
+        for session_id in sleeping_sessions():
+            lab.root_sql("KILL CONNECTION %d" % session_id)
+        lab.root_sql("DROP TRIGGER IF EXISTS e2e_hold")
         play.kill()
         monitor.close()
         killer.close()
