@@ -79,6 +79,10 @@ class Cli(object):
                 chunks.append(data)
         finally:
             conn.close()
+        if not chunks:
+            # Asterisk sends its banner to every connection: nothing at all means it went away.
+            raise AsteriskError("Asterisk closed its control socket %s without answering '%s' (is it running?)"
+                                % (self.socket_path, command))
         return strip_banner(b"".join(chunks).decode("utf-8", "replace"))
 
     def ask(self, command):

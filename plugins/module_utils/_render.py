@@ -205,10 +205,10 @@ def _find_template(templates, template_id):
 # dial plan (admin.php filters, the API's dialplan_number, the extension's
 # help text: no prefix, no dash for SIP, PJSIP and IAX2).
 _SAFE_VALUES = (
-    ("extension", re.compile(r"^[A-Za-z0-9]+\Z"), "letters and digits only (it names the Asterisk object: "
-                                                   "'9999@carrier' would dial a carrier)"),
-    ("dialplan_number", re.compile(r"^[*#A-Za-z0-9]+\Z"), "digits, letters, * and # only (it is a dial plan "
-                                                          "pattern: ',', ';' or '(' change what it runs)"),
+    ("extension", re.compile(r"^[A-Za-z0-9]+\Z"),
+     "letters and digits only (it names the Asterisk object: '9999@carrier' would dial a carrier)"),
+    ("dialplan_number", re.compile(r"^[*#A-Za-z0-9]+\Z"),
+     "digits, letters, * and # only (it is a dial plan pattern: ',', ';' or '(' change what it runs)"),
     ("voicemail_id", re.compile(r"^[A-Za-z0-9]*\Z"), "letters and digits only"),
     ("phone_context", re.compile(r"^[-_A-Za-z0-9]*\Z"), "letters, digits, '-' and '_' only"),
     ("phone_ring_timeout", re.compile(r"^[0-9]*\Z"), "digits only"),

@@ -274,8 +274,8 @@ def test_a_run_killed_between_its_writes_is_completed_by_the_next(vicidial_db, m
     assert rerun.result["changed"] is True
     assert flags(db) == {"10.10.10.1": ("Y", "Y"), "10.10.10.2": ("Y", "N"), "10.10.10.3": ("N", "N")}
     # One log row per change, whichever run made it; the journal row is gone.
-    assert sorted((r["event_type"], r["record_id"]) for r in phone_log(db)) == [("ADD", "8003"),
-                                                                                 ("MODIFY", "8001")]
+    logged = sorted((r["event_type"], r["record_id"]) for r in phone_log(db))
+    assert logged == [("ADD", "8003"), ("MODIFY", "8001")]
     assert rows(db)[("8001", "10.10.10.1")]["fullname"] == "Renamed" and ("8003", "10.10.10.2") in rows(db)
     again = apply(db, entries)
     assert again.result["changed"] is False and len(phone_log(db)) == 2

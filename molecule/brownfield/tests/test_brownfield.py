@@ -69,7 +69,8 @@ def conf(server, name):
     return lab.host(server).file("/etc/asterisk/" + name)
 
 
-def phones_of(server, declared=ALL):
+def phones_of(server, declared=None):
+    declared = ALL if declared is None else declared
     return {ext: p for ext, p in declared.items() if lab.server_name(p) == server}
 
 
@@ -222,8 +223,8 @@ def test_register_with_the_declared_secret_and_not_the_seeded_one(ext):
     phone = ALL[ext]
     server = lab.server_name(phone)
     good = lab.register(ext, server, phone["registration_password"])
-    assert good["status"] == 200, "%s: REGISTER with the declared secret: %s %s" % (ext, good["status"],
-                                                                                  good["reason"])
+    assert good["status"] == 200, "%s: REGISTER with the declared secret: %s %s" % (
+        ext, good["status"], good["reason"])
     if ext in SEEDED:
         old = lab.register(ext, server, SEEDED[ext])
         assert old["status"] == 401 and old["exit_code"] == 3, "%s: the seeded secret still gets %s" % (

@@ -172,3 +172,25 @@ def test_endpoint_object_reads_back_as_written_or_shows_a_stale_one():
     # A template Asterisk refused: the object it kept does not read back as written.
     stale = _asterisk.wizard_endpoint_options(stanza + "endpoint/dtmf_mode=bogus\nendpoint/context=agents\n")
     assert _asterisk.endpoint_mismatches(stale, loaded) == [("context", "agents"), ("dtmf_mode", "bogus")]
+
+
+def test_a_connection_closed_without_a_word_is_asterisk_going_away(tmp_path):
+    path = str(tmp_path / "asterisk.ctl")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+
+    def drop():
+        conn, _addr = server.accept()
+        conn.recv(4096)
+        conn.close()  # no banner, no answer
+
+    thread = threading.Thread(target=drop)
+    thread.start()
+    cli = _asterisk.Cli(lambda argv: (1, "", ""), "asterisk", path)
+    try:
+        with pytest.raises(_asterisk.AsteriskError, match="without answering 'pjsip reload'"):
+            cli.reload("pjsip reload")
+    finally:
+        thread.join()
+        server.close()
