@@ -262,19 +262,34 @@ def wizard_endpoint_options(stanza):
     return options
 
 
-_IAX_PEER = re.compile(r"^(\S+?)(?:/\S*)?\s+\S")
+_PEER_ROW = re.compile(r"^(\S+?)(?:/\S*)?\s+(\S+)(?:\s|$)")
+_PEER_STATUS = re.compile(r"\s((?:OK|LAGGED) \((\d+) ms\)|UNREACHABLE|UNKNOWN|Unmonitored)\s*")
+
+
+def parse_peer_table(text):
+    """'iax2 show peers' (or 'sip show peers') -> {name: {"host", "status", "rtt"}}, in the order shown.
+
+    host is '' when the peer is not registered.
+    """
+    peers = {}
+    for line in (text or "").splitlines():
+        if not line.strip() or line.startswith("Name/Username") or re.match(r"^\d+ (?:iax2|sip) peers", line):
+            continue
+        match = _PEER_ROW.match(line)
+        if not match:
+            continue
+        host = match.group(2)
+        status = _PEER_STATUS.search(line)
+        peers[match.group(1)] = dict(
+            host="" if host in ("(null)", "(Unspecified)", "0.0.0.0") else host,
+            status=status.group(1) if status else "",
+            rtt=(status.group(2) or "") if status else "")
+    return peers
 
 
 def parse_iax2_peers(text):
     """'iax2 show peers' (or 'sip show peers') -> peer names, in the order shown."""
-    names = []
-    for line in (text or "").splitlines():
-        if not line.strip() or line.startswith("Name/Username") or re.match(r"^\d+ (?:iax2|sip) peers", line):
-            continue
-        match = _IAX_PEER.match(line)
-        if match:
-            names.append(match.group(1))
-    return names
+    return list(parse_peer_table(text))
 
 
 parse_sip_peers = parse_iax2_peers

@@ -32,34 +32,14 @@ from ansible_collections.telephony.vicidial.plugins.module_utils._db import quer
 # Peers VICIdial's generator writes for every server (iax-vicidial.conf).
 VICIDIAL_PEERS = ("ASTloop", "ASTblind", "ASTplay", "ASTloop2")
 CHANGED = "changed"
-_IAX_STATUS = re.compile(r"\s((?:OK|LAGGED) \((\d+) ms\)|UNREACHABLE|UNKNOWN|Unmonitored)\s*")
-_IAX_ROW = re.compile(r"^(\S+?)(?:/\S*)?\s+(\S+)\s")
-
-
-def parse_iax2_peer_rows(text):
-    """'iax2 show peers' -> {name: {"host", "status", "rtt"}}; host '' when the peer is not registered."""
-    peers = {}
-    for line in (text or "").splitlines():
-        if not line.strip() or line.startswith("Name/Username") or re.match(r"^\d+ (?:iax2|sip) peers", line):
-            continue
-        match = _IAX_ROW.match(line)
-        if not match:
-            continue
-        host = match.group(2)
-        status = _IAX_STATUS.search(line)
-        peers[match.group(1)] = dict(
-            host="" if host in ("(null)", "(Unspecified)", "0.0.0.0") else host,
-            status=status.group(1) if status else "",
-            rtt=(status.group(2) or "") if status else "")
-    return peers
 
 
 def asterisk_state(answers):
     """{command: text} -> what the drift report needs from one Asterisk."""
     endpoints = _asterisk.parse_endpoints(answers.get("pjsip show endpoints", ""))
-    state = dict(pjsip=endpoints, iax2=parse_iax2_peer_rows(answers.get("iax2 show peers", "")))
+    state = dict(pjsip=endpoints, iax2=_asterisk.parse_peer_table(answers.get("iax2 show peers", "")))
     if "sip show peers" in answers:
-        state["sip"] = parse_iax2_peer_rows(answers["sip show peers"])
+        state["sip"] = _asterisk.parse_peer_table(answers["sip show peers"])
     return state
 
 

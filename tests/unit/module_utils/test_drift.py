@@ -5,7 +5,7 @@
 import json
 import os
 
-from ansible_collections.telephony.vicidial.plugins.module_utils import _drift
+from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk, _drift
 from ansible_collections.telephony.vicidial.plugins.module_utils._phones import PhonePlan, fkey, parse_all
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "asterisk22")
@@ -66,14 +66,14 @@ def captured_state():
 
 
 def test_iax2_peer_rows_say_who_registered():
-    assert _drift.parse_iax2_peer_rows(captured("iax2_show_peers.txt")) == {
+    assert _asterisk.parse_peer_table(captured("iax2_show_peers.txt")) == {
         "8003": {"host": "", "status": "UNKNOWN", "rtt": ""}}
-    assert _drift.parse_iax2_peer_rows(captured("iax2_show_peers_empty.txt")) == {}
+    assert _asterisk.parse_peer_table(captured("iax2_show_peers_empty.txt")) == {}
     online = ("Name/Username    Host                 Mask             Port          Status      Description\n"
               "8004/8004        10.89.20.1      (D)  255.255.255.255  4569    (E)  OK (3 ms)\n"
               "ASTloop          127.0.0.1       (S)  255.255.255.255  40569        Unmonitored\n"
               "2 iax2 peers [1 online, 0 offline, 1 unmonitored]\n")
-    assert _drift.parse_iax2_peer_rows(online) == {
+    assert _asterisk.parse_peer_table(online) == {
         "8004": {"host": "10.89.20.1", "status": "OK (3 ms)", "rtt": "3"},
         "ASTloop": {"host": "127.0.0.1", "status": "Unmonitored", "rtt": ""}}
 
