@@ -101,3 +101,14 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, tim
         with open(log_path) as handle:
             run.log = handle.read()
     return run
+
+
+def apply_phones(db, phones, **kw):
+    """vicidial_phones with the test database's connection; check, diff and verbosity as keywords."""
+    check = kw.pop("check", False)
+    diff = kw.pop("diff", False)
+    verbosity = kw.pop("verbosity", 0)
+    args = db_args(db)
+    args.update(phones=phones)
+    args.update(kw)
+    return run_module("vicidial_phones", args, check=check, diff=diff, verbosity=verbosity)

@@ -13,6 +13,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible_run import LOGIN_PW_A, SECRET_A, SECRET_B, db_args, phone_entry, run_module
+from ansible_run import apply_phones as apply
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _db, _phones
 from ansible_collections.telephony.vicidial.plugins.modules import vicidial_phone as vicidial_phone_module
@@ -31,16 +32,6 @@ CHAN_SIP = "type=friend\nhost=dynamic\nsecret=%s\ncontext=default" % OVR_SIP
 
 def phone(ext, ip="10.10.10.1", **extra):
     return phone_entry(ext, ip, **extra)
-
-
-def apply(db, phones, **kw):
-    check = kw.pop("check", False)
-    diff = kw.pop("diff", False)
-    verbosity = kw.pop("verbosity", 0)
-    args = db_args(db)
-    args.update(phones=phones)
-    args.update(kw)
-    return run_module("vicidial_phones", args, check=check, diff=diff, verbosity=verbosity)
 
 
 def assert_no_secret(*texts, secrets=ALL_SECRETS):

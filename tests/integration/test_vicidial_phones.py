@@ -13,20 +13,11 @@ try:  # the module warns about a wait longer than this
 except ImportError:
     SLOW_LOCK_SECONDS = 5
 from ansible_run import LOGIN_PW_A, LOGIN_PW_B, SECRET_A, SECRET_B, db_args, phone_entry, run_module
+from ansible_run import apply_phones as apply
 
 
 def phone(ext, ip="10.10.10.1", **extra):
     return phone_entry(ext, ip, **extra)
-
-
-def apply(db, phones, **kw):
-    check = kw.pop("check", False)
-    diff = kw.pop("diff", False)
-    verbosity = kw.pop("verbosity", 0)
-    args = db_args(db)
-    args.update(phones=phones)
-    args.update(kw)
-    return run_module("vicidial_phones", args, check=check, diff=diff, verbosity=verbosity)
 
 
 def rows(db, where="1=1", args=None):
