@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import re
 import socket
@@ -340,3 +341,56 @@ def parse_modules(text):
         if match:
             names.add(match.group(1))
     return names
+
+
+# A registration's contact, as res_pjsip keeps it in AstDB (its sorcery store
+# for dynamic contacts): the one place that says, for every contact at once,
+# which user agent registered it.  'pjsip show contacts' does not.
+_REGISTRAR_CONTACT = re.compile(r"^/registrar/contact/([^;\s]+);@\S+?\s*:\s*(\{.*\})\s*$")
+# Fields of a contact that say who and where; nothing of a secret is among them.
+_CONTACT_FIELDS = ("endpoint", "uri", "user_agent", "via_addr", "via_port", "expiration_time")
+
+
+def parse_registrar_contacts(text):
+    """'database show registrar/contact' -> [{"aor", "endpoint", "uri", "user_agent", "via_addr", ...}]."""
+    contacts = []
+    for line in (text or "").splitlines():
+        match = _REGISTRAR_CONTACT.match(line)
+        if not match:
+            continue
+        try:
+            fields = json.loads(match.group(2))
+        except ValueError:
+            continue
+        contact = dict((name, fields.get(name) or "") for name in _CONTACT_FIELDS)
+        contact["aor"] = match.group(1)
+        contacts.append(contact)
+    return contacts
+
+
+def parse_version(text):
+    """'core show version' -> (major, minor, patch) as ints, or None."""
+    match = re.search(r"^Asterisk (\d+)\.(\d+)(?:\.(\d+))?", text or "", re.M)
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def version_tuple(text):
+    """A version string as VICIdial's servers.asterisk_version holds it ('13.29.2-vici', '1.4.21.2') -> ints."""
+    parts = re.findall(r"\d+", (text or "").split("-", 1)[0])
+    return tuple(int(p) for p in parts[:4]) or None
+
+
+def live_answers(cli):
+    """Everything the readiness and drift reports read from one Asterisk, as {command: answer}.
+
+    Never asks for an auth object: no secret is read.
+    """
+    answers = {}
+    for command in ("core show version", "pjsip show endpoints", "iax2 show peers",
+                    "database show registrar/contact"):
+        answers[command] = cli.ask(command)
+    if cli.has_module("chan_sip.so"):
+        answers["sip show peers"] = cli.ask("sip show peers")
+    return answers

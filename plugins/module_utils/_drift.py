@@ -25,22 +25,13 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk, _phones
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
+from ansible_collections.telephony.vicidial.plugins.module_utils import _phones, _readiness
 from ansible_collections.telephony.vicidial.plugins.module_utils._db import query
 
 # Peers VICIdial's generator writes for every server (iax-vicidial.conf).
 VICIDIAL_PEERS = ("ASTloop", "ASTblind", "ASTplay", "ASTloop2")
 CHANGED = "changed"
-
-
-def asterisk_state(answers):
-    """{command: text} -> what the drift report needs from one Asterisk."""
-    endpoints = _asterisk.parse_endpoints(answers.get("pjsip show endpoints", ""))
-    state = dict(pjsip=endpoints, iax2=_asterisk.parse_peer_table(answers.get("iax2 show peers", "")))
-    if "sip show peers" in answers:
-        state["sip"] = _asterisk.parse_peer_table(answers["sip show peers"])
-    return state
 
 
 def shown_value(column_name, value):
@@ -86,8 +77,8 @@ def _ignored(name, patterns):
 
 
 def asterisk_drift(rows, declared_keys, states, server_ids, ignore=()):
-    """The database/Asterisk part, for the servers in states ({server_ip: asterisk_state()})."""
-    unexplained, not_loaded, unregistered, registered = [], [], [], 0
+    """The database/Asterisk part, for the servers in states ({server_ip: _readiness.state()})."""
+    unexplained, not_loaded, unregistered, registered = [], [], [], []
     for server_ip in sorted(states):
         state = states[server_ip] or {}
         active = dict(((r["protocol"], _phones.fold(r["extension"])), r) for r in rows
@@ -101,46 +92,25 @@ def asterisk_drift(rows, declared_keys, states, server_ids, ignore=()):
                 why = ("the active row of that extension is %s" % other[0] if other else
                        "no active phone row on this server has this extension")
                 unexplained.append(dict(server_ip=server_ip, name=name, protocol=protocol, reason=why))
-        for (protocol, folded), row in sorted(active.items(), key=lambda i: i[0]):
+        for (protocol, _folded), row in sorted(active.items(), key=lambda i: i[0]):
             key = _phones.fkey(row["extension"], row["server_ip"])
-            table = {"PJSIP": "pjsip", "IAX2": "iax2", "SIP": "sip"}.get(protocol)
             label = model.phone_id(row["extension"], row["server_ip"])
-            if key not in declared_keys or table is None:
+            seen = _readiness.live(state, protocol, row["extension"])
+            if key not in declared_keys or seen is None:
                 continue
-            if state.get(table) is None:
-                if protocol == "SIP":
-                    not_loaded.append(dict(phone=label, protocol=protocol,
-                                           reason="chan_sip is not loaded on this Asterisk"))
+            if not seen["loaded"]:
+                not_loaded.append(dict(phone=label, protocol=protocol, reason=seen.get("reason") or (
+                    "Asterisk has no such %s %s" % (protocol, "endpoint" if protocol == "PJSIP" else "peer"))))
                 continue
-            loaded = dict((_phones.fold(n), v) for n, v in state[table].items()).get(folded)
-            last = dict(phone_ip=row.get("phone_ip") or "", peer_status=row.get("peer_status") or "")
-            if loaded is None:
-                not_loaded.append(dict(phone=label, protocol=protocol, reason="Asterisk has no such %s %s" % (
-                    protocol, "endpoint" if protocol == "PJSIP" else "peer")))
-                continue
-            if protocol == "PJSIP":
-                contacts = loaded.get("contacts") or []
-                if contacts:
-                    registered += 1
-                    continue
-                unregistered.append(dict(phone=label, protocol=protocol, asterisk=loaded.get("state") or "",
-                                         contacts=[], **last))
+            found = dict(phone=label, protocol=protocol, asterisk=seen["state"], contacts=seen["contacts"])
+            if seen["registered"]:
+                registered.append(found)
             else:
-                if loaded.get("host"):
-                    registered += 1
-                    continue
-                unregistered.append(dict(phone=label, protocol=protocol, asterisk=loaded.get("status") or "",
-                                         contacts=[], **last))
-    return dict(unexplained=unexplained, not_loaded=not_loaded, unregistered=unregistered, registered=registered)
-
-
-def contacts_of(states):
-    """{(server_ip, endpoint): [contact]} with status and RTT, for the report's registered phones."""
-    out = {}
-    for server_ip, state in (states or {}).items():
-        for name, endpoint in ((state or {}).get("pjsip") or {}).items():
-            out[(server_ip, name)] = endpoint.get("contacts") or []
-    return out
+                # What VICIdial last recorded, for a device Asterisk no longer knows.
+                found.update(phone_ip=row.get("phone_ip") or "", peer_status=row.get("peer_status") or "")
+                unregistered.append(found)
+    return dict(unexplained=unexplained, not_loaded=not_loaded, unregistered=unregistered,
+                registered=len(registered), registered_phones=registered)
 
 
 def is_drift(report, fail_on_unregistered=False):
@@ -199,12 +169,25 @@ def markdown(report, title="Phones drift"):
         out += ["- %s (%s): %s" % (p["phone"], p["protocol"], p["reason"]) for p in ast["not_loaded"]] + [""]
     if ast["unregistered"]:
         out += ["### Declared and loaded, not registered", "",
-                "| phone | protocol | Asterisk says | last IP (database) | last status (database) |",
-                "| --- | --- | --- | --- | --- |"]
+                "| phone | protocol | Asterisk says | last contact (Asterisk) | user agent | last IP (database) "
+                "| last status (database) |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for p in ast["unregistered"]:
-            cells = (p["phone"], p["protocol"], _cell(p["asterisk"]), _cell(p["phone_ip"]), _cell(p["peer_status"]))
-            out.append("| %s | %s | %s | %s | %s |" % cells)
+            contact = (p["contacts"] or [{}])[0]
+            cells = (p["phone"], p["protocol"], _cell(p["asterisk"]),
+                     _cell(" ".join(x for x in (contact.get("uri", ""), contact.get("status", "")) if x)),
+                     _cell(contact.get("user_agent")), _cell(p["phone_ip"]), _cell(p["peer_status"]))
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % cells)
         out.append("")
+    if ast.get("registered_phones"):
+        out += ["<details><summary>Registered (%d)</summary>" % len(ast["registered_phones"]), "",
+                "| phone | protocol | contact | status | RTT (ms) | user agent |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for p in ast["registered_phones"]:
+            for contact in p["contacts"]:
+                cells = (p["phone"], p["protocol"], _cell(contact["uri"]), _cell(contact["status"]),
+                         _cell(contact["rtt_ms"]), _cell(contact["user_agent"]))
+                out.append("| %s | %s | %s | %s | %s | %s |" % cells)
+        out += ["", "</details>", ""]
     if report.get("servers_not_asked"):
         out += ["Asterisk was not asked on: %s." % ", ".join(report["servers_not_asked"]), ""]
     return "\n".join(out)
@@ -229,7 +212,7 @@ def build(conn, entries, defaults, servers, states, ignore=(), fail_on_unregiste
         if "pjsip" in answers:
             asked[ip] = answers  # vicidial_asterisk_info's result
         elif "pjsip show endpoints" in answers:
-            asked[ip] = asterisk_state(answers)  # the CLI's answers themselves
+            asked[ip] = _readiness.state(answers)  # the CLI's answers themselves
     report = dict(inventory=inventory, asterisk=asterisk_drift(rows, declared, asked, server_ids, ignore),
                   servers=sorted(servers), servers_not_asked=sorted(set(servers) - set(asked)))
     report["drift"] = is_drift(report, fail_on_unregistered)

@@ -13,8 +13,9 @@ short_description: Read which phones this host's Asterisk has loaded and which h
 version_added: 0.1.0
 description:
   - Asks the Asterisk of the host it runs on, over its control socket (or C(asterisk -rx)), for its PJSIP
-    endpoints with their contacts (status and round-trip time), its IAX2 peers (address and status) and, where
-    chan_sip is loaded, its SIP peers.
+    version, its PJSIP endpoints with their contacts (status, round-trip time, and the user agent that registered
+    each, read from the registrar's store in AstDB), its IAX2 peers (address and status) and, where chan_sip is
+    loaded, its SIP peers.
   - Its result is what M(telephony.vicidial.vicidial_phones_drift) compares with the database.
   - Never asks for an auth object, so no secret is read.
 options:
@@ -52,7 +53,7 @@ RETURN = r"""
 pjsip:
   description:
     - PJSIP endpoints by name, each with C(state), C(auths), C(aors) and C(contacts) (C(uri), C(status),
-      C(rtt)).
+      C(rtt), C(user_agent), C(via_addr)).
   returned: always
   type: dict
 iax2:
@@ -63,6 +64,10 @@ sip:
   description: SIP peers, like RV(iax2); only where chan_sip is loaded.
   returned: when chan_sip is loaded
   type: dict
+version:
+  description: Asterisk's version (C(22.10.1)), from C(core show version).
+  returned: always
+  type: str
 via:
   description: How Asterisk was asked (C(socket) or C(asterisk -rx)).
   returned: always
@@ -71,7 +76,7 @@ via:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk, _drift
+from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk, _readiness
 
 
 def main():
@@ -80,15 +85,11 @@ def main():
         asterisk_socket=dict(type="path", default=_asterisk.DEFAULT_SOCKET),
     ), supports_check_mode=True)
     cli = _asterisk.Cli(module.run_command, module.params["asterisk_command"], module.params["asterisk_socket"])
-    answers = {}
     try:
-        for command in ("pjsip show endpoints", "iax2 show peers"):
-            answers[command] = cli.ask(command)
-        if cli.has_module("chan_sip.so"):
-            answers["sip show peers"] = cli.ask("sip show peers")
+        answers = _asterisk.live_answers(cli)
     except _asterisk.AsteriskError as exc:
         module.fail_json(msg=str(exc))
-    state = _drift.asterisk_state(answers)
+    state = _readiness.state(answers)
     module.exit_json(changed=False, via=cli.via, **state)
 
 

@@ -21,8 +21,9 @@ description:
   - B(Database and Asterisk) (from O(asterisk), the results of M(telephony.vicidial.vicidial_asterisk_info)),
     endpoints and peers that no active phone row of that protocol on that server explains (VICIdial's own
     IAX peers, its servers' trunks, its carriers' sections and O(ignore_endpoints) aside); declared active
-    phones Asterisk has not loaded; declared phones loaded but not registered, with the last address and
-    status VICIdial recorded.
+    phones Asterisk has not loaded; declared phones loaded but not registered (or whose contact no longer
+    answers), with the contact and user agent Asterisk still holds and the last address and status VICIdial
+    recorded; and the registered phones with contact, status, round-trip time and user agent.
   - Never writes anything. Password policy is not judged here (that is the apply's business).
 extends_documentation_fragment:
   - telephony.vicidial.db
@@ -94,7 +95,8 @@ drift:
 report:
   description:
     - C(inventory) (C(fields), C(missing), C(declared_absent), C(undeclared), C(inventory_problems)),
-      C(asterisk) (C(unexplained), C(not_loaded), C(unregistered), C(registered)), C(servers),
+      C(asterisk) (C(unexplained), C(not_loaded), C(unregistered), C(registered) (a count),
+      C(registered_phones)), C(servers),
       C(servers_not_asked), C(drift).
   returned: always
   type: dict

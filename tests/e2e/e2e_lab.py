@@ -30,8 +30,9 @@ VENV = os.environ.get("VICIDIAL_VENV") or os.path.join(REPO_ROOT, ".venv")
 LAB_STATE = os.path.join(REPO_ROOT, ".lab")
 sys.path.insert(0, os.path.join(REPO_ROOT, "lab"))
 
-NAME = "vicie2e"
-PREFIX = "10.89.23"
+# E2E_LAB_NAME / E2E_LAB_PREFIX: a second e2e lab, for running two e2e sessions side by side while developing.
+NAME = os.environ.get("E2E_LAB_NAME") or "vicie2e"
+PREFIX = os.environ.get("E2E_LAB_PREFIX") or "10.89.23"
 DB_IP = PREFIX + ".10"
 AST1_IP = PREFIX + ".11"
 AST2_IP = PREFIX + ".12"
@@ -155,13 +156,13 @@ class Run(object):
 
 
 class Playbook(object):
-    """ansible-playbook -i inventory/lab playbooks/phones.yml, started in its own process group."""
+    """ansible-playbook -i inventory/lab playbooks/phones.yml (or another), started in its own process group."""
 
-    def __init__(self, extra_vars=(), args=(), verbosity=0, env=None, limit=None):
+    def __init__(self, extra_vars=(), args=(), verbosity=0, env=None, limit=None, playbook_path="playbooks/phones.yml"):
         self.workdir = tempfile.mkdtemp(prefix="vicie2e-run-")  # 0700
         self.log_path = os.path.join(self.workdir, "ansible.log")
         self.results_path = os.path.join(self.workdir, "results.jsonl")
-        cmd = [os.path.join(VENV, "bin", "ansible-playbook"), "-i", "inventory/lab", "playbooks/phones.yml"]
+        cmd = [os.path.join(VENV, "bin", "ansible-playbook"), "-i", "inventory/lab", playbook_path]
         for number, data in enumerate(extra_vars):
             path = os.path.join(self.workdir, "vars-%d.json" % number)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -244,8 +245,9 @@ def _private(path):
     return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600), "w+")
 
 
-def playbook(extra_vars=(), args=(), verbosity=0, env=None, limit=None, timeout=600):
-    return Playbook(extra_vars, args, verbosity, env, limit).wait(timeout)
+def playbook(extra_vars=(), args=(), verbosity=0, env=None, limit=None, timeout=600,
+             playbook_path="playbooks/phones.yml"):
+    return Playbook(extra_vars, args, verbosity, env, limit, playbook_path).wait(timeout)
 
 
 def entries_vars(entries):

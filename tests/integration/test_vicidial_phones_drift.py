@@ -17,6 +17,8 @@ case "$2" in
   "pjsip show endpoints") cat "%(dir)s/pjsip_show_endpoints.txt" ;;
   "iax2 show peers") cat "%(dir)s/iax2_show_peers.txt" ;;
   "module show like chan_sip.so") cat "%(dir)s/module_show_chan_sip.txt" ;;
+  "core show version") cat "%(dir)s/core_show_version.txt" ;;
+  "database show registrar/contact") cat "%(dir)s/database_show_registrar_contact_empty.txt" ;;
   *) echo "No such command '$2'"; exit 1 ;;
 esac
 """

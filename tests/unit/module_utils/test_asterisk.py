@@ -194,3 +194,42 @@ def test_a_connection_closed_without_a_word_is_asterisk_going_away(tmp_path):
     finally:
         thread.join()
         server.close()
+
+
+def test_registrar_contacts_carry_the_user_agent_and_nothing_secret():
+    contacts = _asterisk.parse_registrar_contacts(captured("database_show_registrar_contact.txt"))
+    assert [(c["aor"], c["endpoint"], c["uri"], c["user_agent"], c["via_addr"]) for c in contacts] == [
+        ("8001", "8001", "sip:8001@10.89.20.1:54081", "vicilab-sipreg/1.0", "10.89.20.1"),
+        ("8005", "8005", "sip:8005@10.89.20.1:53090", "vicilab-sipreg/1.0", "10.89.20.1")]
+    assert set(contacts[0]) == {"aor", "endpoint", "uri", "user_agent", "via_addr", "via_port", "expiration_time"}
+    assert _asterisk.parse_registrar_contacts(captured("database_show_registrar_contact_empty.txt")) == []
+    assert _asterisk.parse_registrar_contacts("/registrar/contact/8001;@abc: {not json}") == []
+
+
+def test_versions_from_asterisk_and_from_vicidials_servers_table():
+    assert _asterisk.parse_version(captured("core_show_version.txt")) == (22, 10, 1)
+    assert _asterisk.parse_version(captured("not_running.txt")) is None
+    assert _asterisk.version_tuple("13.29.2-vici") == (13, 29, 2)
+    assert _asterisk.version_tuple("1.4.21.2") == (1, 4, 21, 2)
+    assert _asterisk.version_tuple("") is None and _asterisk.version_tuple(None) is None
+
+
+def test_live_answers_ask_every_question_and_sip_only_where_chan_sip_is_loaded():
+    asked = []
+
+    class FakeCli(object):
+        def __init__(self, sip):
+            self.sip = sip
+
+        def ask(self, command):
+            asked.append(command)
+            return "answer to " + command
+
+        def has_module(self, name):
+            return self.sip and name == "chan_sip.so"
+
+    answers = _asterisk.live_answers(FakeCli(sip=False))
+    assert sorted(answers) == ["core show version", "database show registrar/contact", "iax2 show peers",
+                               "pjsip show endpoints"]
+    assert not any("auth" in command for command in asked)
+    assert "sip show peers" in _asterisk.live_answers(FakeCli(sip=True))

@@ -5,7 +5,7 @@
 import json
 import os
 
-from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk, _drift
+from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk, _drift, _readiness
 from ansible_collections.telephony.vicidial.plugins.module_utils._phones import PhonePlan, fkey, parse_all
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "asterisk22")
@@ -61,7 +61,7 @@ def report_for(entries, rows, states):
 
 
 def captured_state():
-    return _drift.asterisk_state({"pjsip show endpoints": captured("pjsip_show_endpoints.txt"),
+    return _readiness.state({"pjsip show endpoints": captured("pjsip_show_endpoints.txt"),
                                   "iax2 show peers": captured("iax2_show_peers.txt")})
 
 
@@ -86,6 +86,9 @@ def test_no_drift_when_all_three_agree():
                                        inventory_problems=[])
     assert report["asterisk"]["unexplained"] == [] and report["asterisk"]["not_loaded"] == []
     assert report["asterisk"]["registered"] == 1  # 8001 has a contact (Avail, 1.414 ms)
+    assert report["asterisk"]["registered_phones"] == [dict(
+        phone="8001@10.89.20.11", protocol="PJSIP", asterisk="Not in use", contacts=[dict(
+            uri="sip:8001@10.89.20.1:46336", status="Avail", rtt_ms="1.414", user_agent="")])]
     # 8005 (PJSIP, no contact) and 8003 (IAX2, host (null)) are loaded but not registered: reported, not drift.
     assert [(u["phone"], u["asterisk"], u["phone_ip"], u["peer_status"]) for u in report["asterisk"]["unregistered"]
             ] == [("8003@10.89.20.11", "UNKNOWN", "192.0.2.3", "UNREACHABLE"),
@@ -152,3 +155,26 @@ def test_inventory_problems_are_reported_not_raised():
     assert any("declared more than once" in p for p in report["inventory"]["inventory_problems"])
     assert any("server_ip: is required" in p for p in report["inventory"]["inventory_problems"])
     assert report["drift"] is True
+
+
+def test_the_user_agent_and_contact_of_registered_and_of_no_longer_answering_phones():
+    """Captured together: 8005 registered and answering; 8001's device left without unregistering."""
+    state = _readiness.state({
+        "pjsip show endpoints": captured("pjsip_show_endpoints_registered.txt"),
+        "database show registrar/contact": captured("database_show_registrar_contact.txt"),
+        "iax2 show peers": captured("iax2_show_peers_empty.txt"),
+        "core show version": captured("core_show_version.txt")})
+    report = report_for([entry("8001"), entry("8005")], [row("8001"), row("8005")], {"10.89.20.11": state})
+    ast = report["asterisk"]
+    assert ast["registered_phones"] == [dict(
+        phone="8005@10.89.20.11", protocol="PJSIP", asterisk="Not in use", contacts=[dict(
+            uri="sip:8005@10.89.20.1:53090", status="Avail", rtt_ms="2.322", user_agent="vicilab-sipreg/1.0")])]
+    assert ast["unregistered"] == [dict(
+        phone="8001@10.89.20.11", protocol="PJSIP", asterisk="Unavailable", phone_ip="192.0.2.1",
+        peer_status="UNREACHABLE", contacts=[dict(uri="sip:8001@10.89.20.1:54081", status="Unavail",
+                                                   rtt_ms="-nan", user_agent="vicilab-sipreg/1.0")])]
+    md = _drift.markdown(dict(report, servers=["10.89.20.11"]))
+    assert ("| 8001@10.89.20.11 | PJSIP | `Unavailable` | `sip:8001@10.89.20.1:54081 Unavail` "
+            "| `vicilab-sipreg/1.0` | `192.0.2.1` | `UNREACHABLE` |") in md
+    assert "| 8005@10.89.20.11 | PJSIP | `sip:8005@10.89.20.1:53090` | `Avail` | `2.322` | `vicilab-sipreg/1.0` |" in md
+    assert report["drift"] is False and _drift.is_drift(report, fail_on_unregistered=True) is True
