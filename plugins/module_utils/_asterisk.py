@@ -40,6 +40,17 @@ _FAILURES = (
 )
 
 
+def argument_spec():
+    """The options of a module that asks the Asterisk of its host (doc fragment read_only.asterisk)."""
+    return dict(asterisk_command=dict(type="str", default="asterisk"),
+                asterisk_socket=dict(type="path", default=DEFAULT_SOCKET))
+
+
+def cli_for(module):
+    """A Cli for a module whose argument spec includes argument_spec()."""
+    return Cli(module.run_command, module.params["asterisk_command"], module.params["asterisk_socket"])
+
+
 class AsteriskError(Exception):
     """Asterisk could not be asked, or refused what it was asked."""
 

@@ -12,31 +12,15 @@ module: vicidial_asterisk_info
 short_description: Read which phones this host's Asterisk has loaded and which have registered
 version_added: 0.1.0
 description:
-  - Asks the Asterisk of the host it runs on, over its control socket (or C(asterisk -rx)), for its PJSIP
+  - Asks the Asterisk of the host it runs on, over its control socket (or C(asterisk -rx)), for its
     version, its PJSIP endpoints with their contacts (status, round-trip time, and the user agent that registered
     each, read from the registrar's store in AstDB), its IAX2 peers (address and status) and, where chan_sip is
     loaded, its SIP peers.
   - Its result is what M(telephony.vicidial.vicidial_phones_drift) compares with the database.
   - Never asks for an auth object, so no secret is read.
-options:
-  asterisk_command:
-    description: The C(asterisk) binary, used when the control socket cannot be.
-    type: str
-    default: asterisk
-  asterisk_socket:
-    description: Asterisk's control socket.
-    type: path
-    default: /var/run/asterisk/asterisk.ctl
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing.
-  idempotent:
-    support: full
-    description: Never changes anything.
+extends_documentation_fragment:
+  - telephony.vicidial.read_only
+  - telephony.vicidial.read_only.asterisk
 seealso:
   - module: telephony.vicidial.vicidial_phones_drift
 author:
@@ -80,11 +64,8 @@ from ansible_collections.telephony.vicidial.plugins.module_utils import _asteris
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
-        asterisk_command=dict(type="str", default="asterisk"),
-        asterisk_socket=dict(type="path", default=_asterisk.DEFAULT_SOCKET),
-    ), supports_check_mode=True)
-    cli = _asterisk.Cli(module.run_command, module.params["asterisk_command"], module.params["asterisk_socket"])
+    module = AnsibleModule(argument_spec=_asterisk.argument_spec(), supports_check_mode=True)
+    cli = _asterisk.cli_for(module)
     try:
         answers = _asterisk.live_answers(cli)
     except _asterisk.AsteriskError as exc:

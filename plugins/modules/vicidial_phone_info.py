@@ -30,6 +30,8 @@ description:
     user agent that registered it). A phone not loaded, or loaded with no reachable device, would not ring.
 extends_documentation_fragment:
   - telephony.vicidial.db
+  - telephony.vicidial.read_only
+  - telephony.vicidial.read_only.asterisk
 options:
   server_ip:
     description: Only phones on these servers.
@@ -68,14 +70,6 @@ options:
         (for a module run on the database host, after asking every telephony server).
     type: dict
     default: {}
-  asterisk_command:
-    description: The C(asterisk) binary, used with O(asterisk_server_ip) when the control socket cannot be.
-    type: str
-    default: asterisk
-  asterisk_socket:
-    description: Asterisk's control socket, used with O(asterisk_server_ip).
-    type: path
-    default: /var/run/asterisk/asterisk.ctl
   include_secrets:
     description:
       - Also return C(phone_pass), C(registration_password) and the legacy secret columns, and C(conf_override)
@@ -83,16 +77,6 @@ options:
       - Returned secrets are not hidden by Ansible; register the result with C(no_log) if you use this.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to diff.
-  idempotent:
-    support: full
-    description: Never changes anything.
 seealso:
   - module: telephony.vicidial.vicidial_phones
 author:
@@ -198,9 +182,8 @@ def asked_asterisk(module):
             states[server_ip] = result
     server_ip = module.params["asterisk_server_ip"]
     if server_ip:
-        cli = _asterisk.Cli(module.run_command, module.params["asterisk_command"], module.params["asterisk_socket"])
         try:
-            states[server_ip] = _readiness.state(_asterisk.live_answers(cli))
+            states[server_ip] = _readiness.state(_asterisk.live_answers(_asterisk.cli_for(module)))
         except _asterisk.AsteriskError as exc:
             errors[server_ip] = str(exc)
     return states, errors
@@ -217,9 +200,8 @@ def main():
         ansible_config_servers=dict(type="list", elements="str"),
         asterisk_server_ip=dict(type="str"),
         asterisk=dict(type="dict", default={}),
-        asterisk_command=dict(type="str", default="asterisk"),
-        asterisk_socket=dict(type="path", default=_asterisk.DEFAULT_SOCKET),
     )
+    argument_spec.update(_asterisk.argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     conn, _settings = connect(module)
     where, args = [], []

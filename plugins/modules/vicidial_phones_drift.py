@@ -27,6 +27,7 @@ description:
   - Never writes anything. Password policy is not judged here (that is the apply's business).
 extends_documentation_fragment:
   - telephony.vicidial.db
+  - telephony.vicidial.read_only
 options:
   phones:
     description: The inventory's phone entries (C(vicidial_phones_entries)). Their secrets are compared, never shown.
@@ -61,16 +62,6 @@ options:
     description: Heading of the Markdown report.
     type: str
     default: Phones drift
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing.
-  idempotent:
-    support: full
-    description: Never changes anything.
 seealso:
   - module: telephony.vicidial.vicidial_asterisk_info
   - module: telephony.vicidial.vicidial_phones
