@@ -91,7 +91,7 @@ def test_asterisk_adds_loaded_registered_contact_and_user_agent(vicidial_db, tmp
 
     # The same answers handed over as vicidial_asterisk_info's result (the database host asks no Asterisk).
     info = run_module("vicidial_asterisk_info", dict(asterisk_command=asterisk,
-                                                      asterisk_socket=str(tmp_path / "no-socket")))
+                                                     asterisk_socket=str(tmp_path / "no-socket")))
     assert not info.failed, info
     assert info.result["version"] == "22.10.1"
     assert info.result["pjsip"]["8005"]["contacts"][0]["user_agent"] == "vicilab-sipreg/1.0"

@@ -62,7 +62,7 @@ def report_for(entries, rows, states):
 
 def captured_state():
     return _readiness.state({"pjsip show endpoints": captured("pjsip_show_endpoints.txt"),
-                                  "iax2 show peers": captured("iax2_show_peers.txt")})
+                             "iax2 show peers": captured("iax2_show_peers.txt")})
 
 
 def test_iax2_peer_rows_say_who_registered():
@@ -172,7 +172,7 @@ def test_the_user_agent_and_contact_of_registered_and_of_no_longer_answering_pho
     assert ast["unregistered"] == [dict(
         phone="8001@10.89.20.11", protocol="PJSIP", asterisk="Unavailable", phone_ip="192.0.2.1",
         peer_status="UNREACHABLE", contacts=[dict(uri="sip:8001@10.89.20.1:54081", status="Unavail",
-                                                   rtt_ms="-nan", user_agent="vicilab-sipreg/1.0")])]
+                                                  rtt_ms="-nan", user_agent="vicilab-sipreg/1.0")])]
     md = _drift.markdown(dict(report, servers=["10.89.20.11"]))
     assert ("| 8001@10.89.20.11 | PJSIP | `Unavailable` | `sip:8001@10.89.20.1:54081 Unavail` "
             "| `vicilab-sipreg/1.0` | `192.0.2.1` | `UNREACHABLE` |") in md
