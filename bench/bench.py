@@ -20,6 +20,10 @@ each and interleaved (so that every repetition sees the same machine load):
                  items (default 100 in all, split over the repetitions) from
                  an empty table; per item = (loop play - floor) / items,
                  extrapolated to N phones as floor + N x per item
+  export         playbooks/export.yml right after "no change" (N phones in the
+                 table): the entries file and the Ansible Vault file written to
+                 an empty directory; checks N entries, N vault items, the
+                 vault file encrypted and the phones table untouched
   scale base     with N > base (default 1000): first apply and no change at
                  the base size too, in the same run, for the scaling ratio
   coexist        with --coexist-lab (bench/run --coexist): on a brownfield lab
@@ -72,6 +76,7 @@ SHIM_LOG = "/var/tmp/vicibench-modrss.log"
 SNAPSHOT_PARTS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks")
 FLOOR_PLAYBOOK = os.path.join(BENCH, "playbooks", "floor.yml")
 LOOP_PLAYBOOK = os.path.join(BENCH, "playbooks", "loop.yml")
+EXPORT_VAULT_VAR = "vault_phone_secrets"
 # Which reload each rendered file needs (roles/vicidial_phones, vicidial_phone_config).
 RELOAD_FOR = {"pjsip_wizard": "pjsip reload", "iax": "iax2 reload", "extensions": "dialplan reload",
               "sip": "sip reload"}
@@ -101,6 +106,13 @@ RESET_RESTART_ABOVE = 1000
 ROLE_PREFIX = "telephony.vicidial.vicidial_phones : "
 RECAP_LINE = re.compile(r"^(?P<name>.+?) -+ (?P<secs>\d+(?:\.\d+)?)s$")
 CALLBACK_DIR = os.path.join(BENCH, "callback_plugins")
+
+
+class _VaultLoader(yaml.SafeLoader):
+    """Reads the export's vault file, whose values carry Ansible's !unsafe tag."""
+
+
+_VaultLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
 
 
 class BenchError(Exception):
@@ -366,6 +378,7 @@ class Bench:
         self.runs = {}
         self.checks = []
         self.coexist_checks = []
+        self.export_checks = []
         self.probes = {}
         self.bf = None
         if args.coexist_lab:
@@ -398,6 +411,7 @@ class Bench:
         self.role_playbook = os.path.join(base, "playbooks", "phones.yml")
         if not os.path.exists(self.role_playbook):
             raise BenchError("%s has no playbooks/phones.yml" % base)
+        self.export_playbook = os.path.join(base, "playbooks", "export.yml")
 
     def say(self, text):
         print("[%5.0fs] %s" % (time.monotonic() - self.started, text), flush=True)
@@ -429,6 +443,11 @@ class Bench:
         self.files["base-json"] = os.path.join(self.work, "base-json.json")
         write_private(self.files["base-json"], json.dumps(phones_doc(phones, lab.ips)) + "\n")
         vars_file("warmup", phones[:10])
+        # The export play: what an adopting team has before its first export (the defaults, no entries), and a
+        # vault password of its own.
+        vars_file("export", [])
+        self.files["vault-pass"] = os.path.join(self.work, "vault-pass")
+        write_private(self.files["vault-pass"], token(32) + "\n")
         if self.scale_base:
             vars_file("base-%d" % self.scale_base, phones[:self.scale_base])
         # The changed phone: a PJSIP phone of the first server, half-way down the list.
@@ -516,7 +535,7 @@ class Bench:
             self.say("  COEXIST CHECK FAILED: %s" % check)
 
     # ---- one play ----------------------------------------------------------
-    def play(self, scenario, rep, playbook, vars_file, poller=None, inventory=None):
+    def play(self, scenario, rep, playbook, vars_file, poller=None, inventory=None, extra_args=()):
         label = "%s-%d" % (scenario, rep)
         log_path = os.path.join(self.logs, label + ".log")
         if inventory is None:
@@ -524,6 +543,7 @@ class Bench:
         cmd = ["ansible-playbook", "-i", inventory or self.inventory, playbook]
         if vars_file:
             cmd += ["-e", "@" + vars_file]
+        cmd += list(extra_args)
         results_path = os.path.join(self.logs, label + ".results.jsonl")
         if os.path.exists(results_path):
             os.unlink(results_path)
@@ -569,6 +589,46 @@ class Bench:
             extra = ", REGISTER 200 after %s" % fmt_s(record["registered_after"])
         self.say("%-22s rep %d: %s (load %.1f)%s" % (scenario, rep, fmt_s(wall), load, extra))
         return record, text
+
+    def export(self, rep):
+        """playbooks/export.yml into an empty directory; checks the two files and that no row changed."""
+        lab = self.lab
+        out = os.path.join(self.work, "export-%d" % rep)
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        os.makedirs(out, mode=0o700)
+        rows0 = lab.row_sums()
+        record, _text = self.play("export", rep, self.export_playbook, self.files["export"],
+                                  extra_args=["-e", "vicidial_export_dir=" + out,
+                                              "--vault-password-file", self.files["vault-pass"]])
+        rows1 = lab.row_sums()
+        entries_path, vault_path = os.path.join(out, "phones.yml"), os.path.join(out, "vault_phones.yml")
+        entries = vault_items = None
+        encrypted = False
+        if os.path.exists(entries_path):
+            with open(entries_path) as handle:
+                entries = len((yaml.safe_load(handle) or {}).get("vicidial_phones_entries") or [])
+        if os.path.exists(vault_path):
+            with open(vault_path) as handle:
+                encrypted = handle.read().startswith("$ANSIBLE_VAULT;")
+            view = subprocess.run(["ansible-vault", "view", "--vault-password-file", self.files["vault-pass"],
+                                   vault_path], capture_output=True, text=True, check=False)
+            if view.returncode == 0:
+                try:
+                    vault_items = len((yaml.load(view.stdout, Loader=_VaultLoader) or {}).get(EXPORT_VAULT_VAR) or {})
+                except yaml.YAMLError:  # never shown: the text holds the passwords
+                    vault_items = None
+        expected = len(rows0)
+        changed = sum(1 for k in set(rows0) | set(rows1) if rows0.get(k) != rows1.get(k))
+        check = dict(scenario="export", rep=rep, entries=entries, vault_items=vault_items, vault_encrypted=encrypted,
+                     rows=expected, rows_changed=changed)
+        check["ok"] = (entries == expected and vault_items == expected and encrypted and check["rows_changed"] == 0)
+        record["check"] = check
+        self.export_checks.append(check)
+        if not check["ok"]:
+            self.say("  CHECK FAILED: export wrote %s entries and %s vault items (encrypted: %s) for %d rows; "
+                     "%d rows changed" % (entries, vault_items, encrypted, expected, check["rows_changed"]))
+        return record
 
     def targeted(self, scenario, rep, vars_file, expect_key, poller=None):
         """A run that must touch one row; check rows, files and reloads."""
@@ -644,6 +704,7 @@ class Bench:
             lab.reset()
             self.play("first_apply", rep, self.role_playbook, self.files["base"])
             self.play("nothing_to_change", rep, self.role_playbook, self.files["base"])
+            self.export(rep)
             self.targeted("one_changed", rep, self.files["changed-%d" % rep], self.changed_key)
             new = self.added[rep - 1]
             poller = RegisterPoller(new["server_ip"], new["extension"], new["registration_password"],
@@ -677,7 +738,8 @@ def summarise(bench):
     floor = med.get("floor")
     fig = dict(floor_s=floor, floor_no_vars_s=med.get("floor_no_vars"), floor_vars_json_s=med.get("floor_vars_json"),
                first_apply_s=med.get("first_apply"), nothing_to_change_s=med.get("nothing_to_change"),
-               one_changed_s=med.get("one_changed"), one_added_s=med.get("one_added"))
+               one_changed_s=med.get("one_changed"), one_added_s=med.get("one_added"),
+               export_s=med.get("export"))
     # The loop: per item from each repetition against the floor of the same repetition.
     per_item = []
     for rec in runs.get("loop_sample", []):
@@ -703,7 +765,8 @@ def summarise(bench):
             play_kb=median([r["play_peak_rss_kb"] for r in recs]),
             vicidial_phones_kb=median([module_peak(r, "vicidial_phones") for r in recs]),
             vicidial_phone_config_kb=median([module_peak(r, "vicidial_phone_config") for r in recs]),
-            vicidial_phone_kb=median([module_peak(r, "vicidial_phone") for r in recs]))
+            vicidial_phone_kb=median([module_peak(r, "vicidial_phone") for r in recs]),
+            vicidial_phones_export_kb=median([module_peak(r, "vicidial_phones_export") for r in recs]))
     fig["memory"] = memory
 
     def worst(key):
@@ -713,6 +776,7 @@ def summarise(bench):
     fig["module_peak_kb"], fig["module_peak_scenario"] = worst("vicidial_phones_kb")
     fig["config_module_peak_kb"], fig["config_module_peak_scenario"] = worst("vicidial_phone_config_kb")
     fig["play_peak_kb"], fig["play_peak_scenario"] = worst("play_kb")
+    fig["export_module_peak_kb"], _scenario = worst("vicidial_phones_export_kb")
     if bench.scale_base:
         fig["scale_base"] = bench.scale_base
         fig["first_apply_base_s"] = med.get("first_apply_base")
@@ -833,6 +897,8 @@ def render_table(bench, fig, targets, host):
              ratio(fig["nothing_to_change_s"])),
             ("one phone changed", fmt_s(fig["one_changed_s"]), reps("one_changed"), ratio(fig["one_changed_s"])),
             ("one phone added", fmt_s(fig["one_added_s"]), reps("one_added"), ratio(fig["one_added_s"])),
+            ("export of the %d phones (playbooks/export.yml, entries + Vault file)" % args.phones,
+             fmt_s(fig["export_s"]), reps("export"), ratio(fig["export_s"])),
             ("time to registrable (play start -> REGISTER 200)", fmt_s(fig["registrable_s"]),
              " ".join("%.1f" % r["registered_after"] if r.get("registered_after") is not None else "none"
                       for r in runs.get("one_added", [])),
@@ -867,6 +933,8 @@ def render_table(bench, fig, targets, host):
                  "in %s" % fig["module_peak_scenario"]))
     rows.append(("peak RSS, vicidial_phone_config module process", fmt_mb(fig["config_module_peak_kb"]), "",
                  "in %s" % fig["config_module_peak_scenario"]))
+    rows.append(("peak RSS, vicidial_phones_export module process", fmt_mb(fig["export_module_peak_kb"]), "",
+                 "in export"))
     rows.append(("peak RSS, play (largest ansible-playbook process)", fmt_mb(fig["play_peak_kb"]), "",
                  "in %s" % fig["play_peak_scenario"]))
 
@@ -909,6 +977,13 @@ def render_table(bench, fig, targets, host):
         md.append("| %s rep %d | %s | %s | +%d | %s |" % (
             c["scenario"], c["rep"], ", ".join(c["rows_changed"]), reloads, c["admin_log_rows_added"],
             "ok" if c["ok"] else "FAILED"))
+    for c in bench.export_checks:
+        text.append("  export      rep %d: %s entries, %s vault items (encrypted: %s) for %d rows, "
+                    "rows changed %d -> %s"
+                    % (c["rep"], c["entries"], c["vault_items"], c["vault_encrypted"], c["rows"], c["rows_changed"],
+                       "ok" if c["ok"] else "FAILED"))
+        md.append("| export rep %d | %d (%s entries, %s vault items) | | | %s |"
+                  % (c["rep"], c["rows_changed"], c["entries"], c["vault_items"], "ok" if c["ok"] else "FAILED"))
     for c in bench.coexist_checks:
         line = ("  coexist     rep %d: rows %s, writer %s, generator ran %s, reloads %s -> %s"
                 % (c["rep"], ", ".join(c["rows_changed"]) or "none", c["writers"], c["generator_ran"], c["reloads"],
@@ -981,7 +1056,7 @@ def main(argv=None):
     except BenchError as exc:
         print("bench: ERROR: %s" % exc, file=sys.stderr)
         status = 2
-    if status == 0 and any(not c["ok"] for c in bench.checks + bench.coexist_checks):
+    if status == 0 and any(not c["ok"] for c in bench.checks + bench.coexist_checks + bench.export_checks):
         status = 1
     if not bench.runs.get("first_apply"):
         return status or 2
@@ -989,7 +1064,7 @@ def main(argv=None):
     table, markdown = render_table(bench, fig, targets, host)
     host_end = dict(loadavg_end=os.getloadavg())
     doc = dict(tag=bench.tag, params=vars(args), machine=dict(host, **host_end), figures=fig, targets=targets,
-               checks=bench.checks, coexist_checks=bench.coexist_checks,
+               checks=bench.checks, coexist_checks=bench.coexist_checks, export_checks=bench.export_checks,
                breakdown=dict((s, time_breakdown(bench, s, top=30)) for s in bench.runs),
                probes=bench.probes, loop_chunks=bench.loop_chunks, runs=bench.runs, status=status)
     base = os.path.join(RESULTS, "bench-%s" % bench.tag)

@@ -251,4 +251,9 @@ def _ip_key(ip):
 def read(conn, server_ips):
     """(rows, ctx, schema) for the phones on server_ips."""
     ctx = _phones.PhonePlan.read_context(conn, set(server_ips))
-    return list(ctx["rows"].values()), ctx, schema_defaults(conn)
+    schema = schema_defaults(conn)
+    # What a create would store includes VICIdial's PHONE_DEFAULTS container when it is enabled (its keys never
+    # overlap model.create_defaults, which baseline() puts first).
+    container, _problems = _phones.PhonePlan({}).container_defaults(ctx)
+    schema.update(container)
+    return list(ctx["rows"].values()), ctx, schema

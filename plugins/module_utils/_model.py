@@ -292,3 +292,46 @@ def create_defaults(settings):
         "local_gmt": (settings or {}).get("default_local_gmt") or "-5.00",
         "protocol": "PJSIP" if stacks == "PJSIP" else "SIP",
     }
+
+
+# VICIdial's PHONE_DEFAULTS settings container (vicidial-phones.md 1.6).
+PHONE_DEFAULTS_TYPE = "PHONE_DEFAULTS"
+PHONE_DEFAULTS_DISABLED = ("", "---DISABLED---")
+# Keys admin.php's ADD form carries itself (pre-filled from the container,
+# then submitted): the ADD handler does not append them to its INSERT.
+PHONE_DEFAULTS_FORM_KEYS = ("active", "local_gmt", "conf_secret", "outbound_cid", "pass", "phone_type",
+                            "protocol", "server_ip", "status", "voicemail_id", "user_group")
+# The other columns the ADD INSERT names itself: a container key naming one
+# would be a second value for the same column, so it is not applied either.
+ADD_INSERT_COLUMNS = ("extension", "dialplan_number", "voicemail_id", "phone_ip", "computer_ip", "server_ip",
+                      "login", "pass", "status", "active", "phone_type", "fullname", "company", "picture",
+                      "protocol", "local_gmt", "outbound_cid", "conf_secret", "user_group", "template_id")
+_CONTAINER_LINE = re.compile(r"^\s*([A-Za-z0-9_]+)\s*=>\s?(.*)$")
+
+
+def parse_phone_defaults(text):
+    """A PHONE_DEFAULTS container's entry -> [(key, value)] in order, as admin.php's ADD reads it.
+
+    Lines are ``key => value``; a line starting with ``#`` is a comment, and
+    so is a blank one. conf_override may span lines: the lines after its own
+    (up to the next ``key => value`` line) that are neither comments nor
+    blank are its further lines. CR characters (the seeded container has
+    CRLF line ends) are dropped; values are stripped of surrounding blanks.
+    """
+    pairs = []
+    override = None
+    for line in (text or "").replace("\r", "").split("\n"):
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        match = _CONTAINER_LINE.match(line)
+        if match:
+            key, value = match.group(1), match.group(2).strip()
+            override = None
+            if key == "conf_override":
+                override = [value] if value else []
+                pairs.append([key, override])
+            else:
+                pairs.append([key, value])
+        elif override is not None:
+            override.append(line.rstrip())
+    return [(key, "\n".join(value) if isinstance(value, list) else value) for key, value in pairs]

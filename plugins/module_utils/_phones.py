@@ -16,8 +16,8 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.telephony.vicidial.plugins.module_utils import _aliases, _render
 from ansible_collections.telephony.vicidial.plugins.module_utils import _model as model
-from ansible_collections.telephony.vicidial.plugins.module_utils import _render
 from ansible_collections.telephony.vicidial.plugins.module_utils import _validate as validate
 from ansible_collections.telephony.vicidial.plugins.module_utils._db import NamedLock, query
 
@@ -103,6 +103,7 @@ class PhonePlan(object):
         self.flag_servers = []
         self.logged_ahead = {}
         self.resumed = 0
+        self._container_values = None
 
     # ---- reading -------------------------------------------------------
     @staticmethod
@@ -119,7 +120,9 @@ class PhonePlan(object):
         ctx["template_contents"] = dict((r["template_id"], r["template_contents"]) for r in templates)
         ctx["voicemail_ids"] = set(r["voicemail_id"] for r in query(
             conn, "SELECT voicemail_id FROM vicidial_voicemail"))
-        ctx["alias_ids"] = set(r["alias_id"] for r in query(conn, "SELECT alias_id FROM phones_alias"))
+        ctx["aliases"] = query(conn, "SELECT alias_id, logins_list, user_group FROM phones_alias")
+        ctx["alias_ids"] = set(r["alias_id"] for r in ctx["aliases"])
+        ctx["phone_defaults"] = PhonePlan.read_phone_defaults(conn, ctx["settings"])
         # Every phone's identity and login (uniqueness is judged across all
         # servers); full rows only for the servers this run touches.
         ctx["logins"] = query(conn, "SELECT extension, server_ip, login FROM phones")
@@ -129,6 +132,25 @@ class PhonePlan(object):
             for row in query(conn, "SELECT * FROM phones WHERE server_ip IN (%s)" % marks, sorted(server_ips)):
                 ctx["rows"][(row["extension"], row["server_ip"])] = row
         return ctx
+
+    @staticmethod
+    def read_phone_defaults(conn, settings):
+        """The PHONE_DEFAULTS container system_settings.phone_defaults_container names, or None when disabled.
+
+        {container_id, entry} or {container_id, problem} when the name is not
+        a PHONE_DEFAULTS container (then it is not applied, with a warning).
+        """
+        name = (settings or {}).get("phone_defaults_container")
+        if name is None or name.strip() in model.PHONE_DEFAULTS_DISABLED:
+            return None
+        rows = query(conn, "SELECT container_id, container_type, container_entry FROM vicidial_settings_containers "
+                           "WHERE container_id=%s", (name,))
+        if not rows:
+            return dict(container_id=name, problem="names no row of vicidial_settings_containers")
+        if rows[0]["container_type"] != model.PHONE_DEFAULTS_TYPE:
+            return dict(container_id=name, problem="names a container of type %r, not %s"
+                        % (rows[0]["container_type"], model.PHONE_DEFAULTS_TYPE))
+        return dict(container_id=rows[0]["container_id"], entry=rows[0]["container_entry"] or "")
 
     # ---- planning ------------------------------------------------------
     def build(self, parsed, ctx, purge_servers=None):
@@ -175,7 +197,106 @@ class PhonePlan(object):
                                                before=row))
 
         self._check_logins(ctx, errors)
+        self._check_alias_deletes(ctx, errors)
         return errors
+
+    def container_defaults(self, ctx):
+        """({column: value}, {column: problem}): what the PHONE_DEFAULTS container gives a new row, as
+        admin.php's ADD applies it, and the values their columns cannot hold.
+
+        Computed once per run, at the first create. Keys the ADD form carries itself are not applied; keys that
+        are not columns this collection manages are skipped with a warning; an
+        empty value is not applied, except conf_override's. voicemail_timezone
+        is the container's line, else system_settings.default_voicemail_timezone.
+        """
+        if self._container_values is not None:
+            return self._container_values
+        values, problems = {}, {}
+        self._container_values = (values, problems)
+        info = ctx.get("phone_defaults")
+        if not info:
+            return self._container_values
+        where = "PHONE_DEFAULTS container %r (system_settings.phone_defaults_container)" % info["container_id"]
+        if info.get("problem"):
+            self.warnings.append("system_settings.phone_defaults_container %r %s; new phones get no PHONE_DEFAULTS"
+                                 % (info["container_id"], info["problem"]))
+            return self._container_values
+        for key, value in model.parse_phone_defaults(info["entry"]):
+            column = model.BY_COLUMN.get(key)
+            if key in model.ADD_INSERT_COLUMNS:
+                if key not in model.PHONE_DEFAULTS_FORM_KEYS and value:
+                    self.warnings.append("%s: %s: admin.php's ADD writes this column itself; not applied"
+                                         % (where, key))
+                continue
+            if column is None:
+                self.warnings.append("%s: %s: is not a phone column this collection manages; skipped" % (where, key))
+                continue
+            values.pop(key, None)
+            problems.pop(key, None)
+            if value == "" and key != "conf_override":
+                continue
+            coerced, problem = validate.coerce_value(column, value)
+            if problem:
+                problems[key] = "from the %s: %s" % (where, problem)
+                continue
+            values[key] = coerced
+        if not values.get("voicemail_timezone") and "voicemail_timezone" not in problems:
+            values["voicemail_timezone"] = ((ctx.get("settings") or {}).get("default_voicemail_timezone")
+                                            or "eastern")
+        return self._container_values
+
+    def _check_alias_deletes(self, ctx, errors):
+        """A phone whose login an alias still lists may be deleted only when this run also takes the login out
+        of that alias: the alias is declared (options["aliases"]) without it, declared absent, or removed by
+        the alias purge of this run. A login another phone keeps (a phone moved to another server) is not lost."""
+        deleted = [c for c in self.changes if c.action == "delete"]
+        if not deleted or not ctx.get("aliases"):
+            return
+        removed = set(fkey(*c.key) for c in deleted)
+        final = set()
+        for row in ctx.get("logins") or ():
+            if fkey(row["extension"], row["server_ip"]) not in removed and row.get("login"):
+                final.add(fold(row["login"]))
+        for change in self.changes:
+            if change.action in ("create", "update") and change.values.get("login"):
+                final.add(fold(change.values["login"]))
+        declared, purge_groups = self._declared_aliases()
+        for change in sorted(deleted, key=lambda c: fkey(*c.key)):
+            login = (change.before or {}).get("login")
+            if not login or fold(login) in final:
+                continue
+            holding = []
+            for alias in sorted(ctx["aliases"], key=lambda a: fold(a["alias_id"])):
+                listed = set(fold(x.strip()) for x in (alias.get("logins_list") or "").split(","))
+                if fold(login) not in listed:
+                    continue
+                state, logins = declared.get(fold(alias["alias_id"]), (None, None))
+                if state == "absent" or (state == "present" and logins is not None and fold(login) not in logins):
+                    continue
+                if state is None and (alias.get("user_group") or _aliases.DEFAULT_GROUP) in purge_groups:
+                    continue
+                holding.append(alias["alias_id"])
+            if holding:
+                errors.append(validate.EntryError(
+                    change.label, None,
+                    "cannot be deleted: its login %r is still listed by phone alias%s %s (phones_alias.logins_list); "
+                    "take the login out of %s in the same run (vicidial_phones_aliases, or the aliases option) or "
+                    "delete %s" % (login, "es" if len(holding) > 1 else "", ", ".join(holding),
+                                   "them" if len(holding) > 1 else "it", "them" if len(holding) > 1 else "it")))
+
+    def _declared_aliases(self):
+        """({fold(alias_id): (state, set of folded logins or None)}, purge groups) from options["aliases"]."""
+        spec = self.options.get("aliases") or {}
+        declared = {}
+        for index, raw in enumerate(spec.get("declared") or []):
+            _label, values, state, _problems = _aliases.normalise(raw, index)
+            if not isinstance(values.get("alias_id"), str):
+                continue
+            logins = values.get("logins_list")
+            declared[fold(values["alias_id"])] = (
+                state, None if logins is None else set(fold(x) for x in logins.split(",")))
+        groups = set(spec.get("purge_user_groups") or []) if spec.get("purge") else set()
+        return declared, groups
 
     def _plan_present(self, label, values, existing, defaults, policy, ctx, errors):
         opts = self.options
@@ -190,6 +311,15 @@ class PhonePlan(object):
                 writes.pop(column_name, None)
         if existing is None:
             after = dict(defaults)
+            # PHONE_DEFAULTS, as admin.php's ADD applies it; what the entry (or
+            # the inventory's defaults) declares wins over the container.
+            container, problems = self.container_defaults(ctx)
+            after.update(container)
+            # A container value its column cannot hold is an error for the
+            # phones it would be written to (a declared value shadows it).
+            for column_name, problem in sorted(problems.items()):
+                if column_name not in writes:
+                    errors.append(validate.EntryError(label, model.BY_COLUMN[column_name].option, problem))
             after.update(writes)
             changed = sorted(after)
         else:

@@ -185,6 +185,7 @@ def apply_entries(module, entries, purge_servers=None, invocation=None):
     conn, settings = connect(module, **extra)
     options = dict((k, module.params.get(k)) for k in policy_argument_spec())
     options["defaults"] = module.params.get("defaults")
+    options["aliases"] = module.params.get("aliases")
     try:
         plan, queries, _ctx = _phones.run(conn, settings["database"], entries, options,
                                           module.check_mode, purge_servers=purge_servers)

@@ -176,6 +176,14 @@ def _text_problem(column, value, secret):
     return None
 
 
+def coerce_value(column, value):
+    """(stored value, problem or None) for one value of a column, checked as an entry's would be."""
+    coerced, problem = _coerce(column, value)
+    if problem is None and isinstance(coerced, str):
+        problem = _text_problem(column, coerced, column.secret)
+    return coerced, problem
+
+
 def parse_entry(raw, defaults, index):
     """Merge defaults into one raw entry and turn it into column values.
 

@@ -32,6 +32,18 @@ description:
     does not change gets a warning.
   - The admin log rows and a journal row are written before the phone rows; a run that was interrupted before
     it flagged its servers is completed by the next run (it flags them and does not log its changes twice).
+  - On create, VICIdial's C(PHONE_DEFAULTS) settings container is applied the way admin.php's ADD applies it, when
+    C(system_settings.phone_defaults_container) names one (not C(---DISABLED---)); its C(key => value) lines give
+    the new row's columns, except those the ADD form carries itself (C(active), C(local_gmt), C(conf_secret),
+    C(outbound_cid), C(pass), C(phone_type), C(protocol), C(server_ip), C(status), C(voicemail_id),
+    C(user_group), and the other columns of admin.php's INSERT such as C(template_id)). Its C(voicemail_timezone)
+    line wins over C(system_settings.default_voicemail_timezone), which is used when the line is empty.
+  - What the entry declares (or the defaults declare) wins over the container. A container key that is not a phone
+    column this collection manages is skipped with a warning naming it; a value its column cannot hold is an
+    error. Updates never apply the container, and the columns it set are not compared later unless an entry
+    declares them, so a second run changes nothing. Check mode and the diff show the values a create would write.
+  - Deleting a phone whose login a phone alias still lists fails, naming the aliases, unless the same run also
+    takes the login out of those aliases (see O(aliases)).
   - Two runs against one database never interleave; a named database lock serialises them.
   - This is the module playbooks should use. A C(loop) over M(telephony.vicidial.vicidial_phone) costs a
     task per phone and cannot purge.
@@ -76,6 +88,37 @@ options:
       - The servers (C(server_ip)) that O(purge) applies to. Required with O(purge); there is no implicit scope.
     type: list
     elements: str
+  aliases:
+    description:
+      - The phone aliases (C(phones_alias)) this run also applies, after the phones, with
+        M(telephony.vicidial.vicidial_phone_aliases). Only used to judge deletes; this module never writes an alias.
+      - A phone whose login an existing alias lists in C(logins_list) is deleted (C(state=absent) or O(purge)) only
+        when this run also takes the login out of that alias; the alias is declared in O(aliases.declared) with a
+        C(logins_list) without the login, or declared with C(state=absent), or removed by the alias purge
+        (O(aliases.purge), an alias not declared whose admin user group is in O(aliases.purge_user_groups)).
+        Otherwise the whole run fails before anything is written, naming the phone, its login and the aliases.
+        Logins compare without regard to case. A login that another phone keeps or gets in this run (a phone
+        moved to another server) is not lost, and its aliases are not judged.
+      - Without this option no alias is declared, so any alias listing the login refuses the delete.
+      - The role telephony.vicidial.vicidial_phones passes its C(vicidial_phones_aliases*) variables here.
+    type: dict
+    suboptions:
+      declared:
+        description:
+          - The declared aliases, as O(telephony.vicidial.vicidial_phone_aliases#module:aliases) takes them (only
+            C(alias_id), C(logins_list) and C(state) are read here).
+        type: list
+        elements: dict
+        default: []
+      purge:
+        description: Whether the alias run purges (O(telephony.vicidial.vicidial_phone_aliases#module:purge)).
+        type: bool
+        default: false
+      purge_user_groups:
+        description: The admin user groups the alias purge applies to.
+        type: list
+        elements: str
+        default: []
 attributes:
   check_mode:
     support: full
@@ -168,6 +211,11 @@ def main():
         defaults=dict(type="dict", default={}),
         purge=dict(type="bool", default=False),
         purge_servers=dict(type="list", elements="str"),
+        aliases=dict(type="dict", options=dict(
+            declared=dict(type="list", elements="dict", default=[]),
+            purge=dict(type="bool", default=False),
+            purge_user_groups=dict(type="list", elements="str", default=[]),
+        )),
     )
     module = EntriesModule(
         argument_spec=argument_spec,
