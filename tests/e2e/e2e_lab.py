@@ -261,8 +261,10 @@ def db_password():
 
 
 def db_connect(**kwargs):
+    # read_timeout: a test that waits on the database fails with a message rather than hanging the suite.
     params = dict(host=DB_IP, port=3306, user="cron", password=db_password(), database="asterisk",
-                  autocommit=True, charset="utf8mb4", cursorclass=pymysql.cursors.DictCursor, connect_timeout=10)
+                  autocommit=True, charset="utf8mb4", cursorclass=pymysql.cursors.DictCursor, connect_timeout=10,
+                  read_timeout=300, write_timeout=60)
     params.update(kwargs)
     return pymysql.connect(**params)
 
