@@ -205,14 +205,7 @@ def build(conn, entries, defaults, servers, states, ignore=(), fail_on_unregiste
     rows = [r for r in ctx["rows"].values() if r["server_ip"] in servers]
     server_ids = [s.get("server_id") or "" for s in ctx["servers"].values()]
     server_ids += _carrier_sections(conn)
-    asked = {}
-    for ip, answers in (states or {}).items():
-        if ip not in servers or not isinstance(answers, dict) or answers.get("failed") or answers.get("skipped"):
-            continue
-        if "pjsip" in answers:
-            asked[ip] = answers  # vicidial_asterisk_info's result
-        elif "pjsip show endpoints" in answers:
-            asked[ip] = _readiness.state(answers)  # the CLI's answers themselves
+    asked = _readiness.states_from_results(states, servers)
     report = dict(inventory=inventory, asterisk=asterisk_drift(rows, declared, asked, server_ids, ignore),
                   servers=sorted(servers), servers_not_asked=sorted(set(servers) - set(asked)))
     report["drift"] = is_drift(report, fail_on_unregistered)

@@ -261,13 +261,14 @@ class PhonePlan(object):
             if change.action in ("create", "update") and change.values.get("login"):
                 final.add(fold(change.values["login"]))
         declared, purge_groups = self._declared_aliases()
+        aliases = [(alias, set(fold(x.strip()) for x in (alias.get("logins_list") or "").split(",")))
+                   for alias in sorted(ctx["aliases"], key=lambda a: fold(a["alias_id"]))]
         for change in sorted(deleted, key=lambda c: fkey(*c.key)):
             login = (change.before or {}).get("login")
             if not login or fold(login) in final:
                 continue
             holding = []
-            for alias in sorted(ctx["aliases"], key=lambda a: fold(a["alias_id"])):
-                listed = set(fold(x.strip()) for x in (alias.get("logins_list") or "").split(","))
+            for alias, listed in aliases:
                 if fold(login) not in listed:
                     continue
                 state, logins = declared.get(fold(alias["alias_id"]), (None, None))

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.telephony.vicidial.plugins.module_utils import _asterisk
+from ansible_collections.telephony.vicidial.plugins.module_utils._phones import fold
 
 # chan_sip was removed in Asterisk 21.
 NO_CHAN_SIP_FROM = (21,)
@@ -53,8 +54,20 @@ def state(answers):
     return out
 
 
-def _fold(name):
-    return (name or "").lower()
+def states_from_results(results, servers=None):
+    """{server_ip: state()} from what a play hands over per server: vicidial_asterisk_info's results (already
+    states), or the CLI's answers themselves. Failed or skipped results, and servers not in servers (when
+    given), are left out: those servers were not asked."""
+    states = {}
+    for server_ip, result in (results or {}).items():
+        if (servers is not None and server_ip not in servers) or not isinstance(result, dict) \
+                or result.get("failed") or result.get("skipped"):
+            continue
+        if "pjsip" in result:
+            states[server_ip] = result
+        elif "pjsip show endpoints" in result:
+            states[server_ip] = state(result)
+    return states
 
 
 def live(asterisk, protocol, extension):
@@ -71,7 +84,9 @@ def live(asterisk, protocol, extension):
     if objects is None:
         return dict(loaded=False, registered=False, contacts=[],
                     reason="chan_%s is not loaded on this Asterisk" % table)
-    found = dict((_fold(n), v) for n, v in objects.items()).get(_fold(extension))
+    found = objects.get(extension)
+    if found is None:  # VICIdial compares extensions without regard to case; Asterisk's names keep theirs
+        found = next((v for n, v in objects.items() if fold(n) == fold(extension)), None)
     if found is None:
         return dict(loaded=False, registered=False, contacts=[])
     if protocol == "PJSIP":

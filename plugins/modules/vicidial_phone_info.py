@@ -176,10 +176,7 @@ def agent_login(row, servers, login_count, alias_ids):
 
 def asked_asterisk(module):
     """({server_ip: _readiness.state()}, {server_ip: why Asterisk could not be asked})."""
-    states, errors = {}, {}
-    for server_ip, result in (module.params["asterisk"] or {}).items():
-        if isinstance(result, dict) and not result.get("failed") and not result.get("skipped") and "pjsip" in result:
-            states[server_ip] = result
+    states, errors = _readiness.states_from_results(module.params["asterisk"]), {}
     server_ip = module.params["asterisk_server_ip"]
     if server_ip:
         try:

@@ -32,16 +32,6 @@ description:
     does not change gets a warning.
   - The admin log rows and a journal row are written before the phone rows; a run that was interrupted before
     it flagged its servers is completed by the next run (it flags them and does not log its changes twice).
-  - On create, VICIdial's C(PHONE_DEFAULTS) settings container is applied the way admin.php's ADD applies it, when
-    C(system_settings.phone_defaults_container) names one (not C(---DISABLED---)); its C(key => value) lines give
-    the new row's columns, except those the ADD form carries itself (C(active), C(local_gmt), C(conf_secret),
-    C(outbound_cid), C(pass), C(phone_type), C(protocol), C(server_ip), C(status), C(voicemail_id),
-    C(user_group), and the other columns of admin.php's INSERT such as C(template_id)). Its C(voicemail_timezone)
-    line wins over C(system_settings.default_voicemail_timezone), which is used when the line is empty.
-  - What the entry declares (or the defaults declare) wins over the container. A container key that is not a phone
-    column this collection manages is skipped with a warning naming it; a value its column cannot hold is an
-    error. Updates never apply the container, and the columns it set are not compared later unless an entry
-    declares them, so a second run changes nothing. Check mode and the diff show the values a create would write.
   - Deleting a phone whose login a phone alias still lists fails, naming the aliases, unless the same run also
     takes the login out of those aliases (see O(aliases)).
   - Two runs against one database never interleave; a named database lock serialises them.
@@ -50,6 +40,7 @@ description:
 extends_documentation_fragment:
   - telephony.vicidial.db
   - telephony.vicidial.db.POLICY
+  - telephony.vicidial.db.PHONE_DEFAULTS
 options:
   phones:
     description:
