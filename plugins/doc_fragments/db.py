@@ -55,7 +55,8 @@ requirements:
   - PyMySQL on the host that runs the module.
 notes:
   - The database user needs SELECT, INSERT, UPDATE and DELETE on C(phones), SELECT on C(servers),
-    C(system_settings), C(phones_alias), C(vicidial_voicemail) and C(vicidial_conf_templates),
+    C(system_settings), C(phones_alias), C(vicidial_voicemail) and C(vicidial_conf_templates) (and on
+    C(vicidial_settings_containers) when C(system_settings.phone_defaults_container) names a container),
     UPDATE on C(servers) and INSERT on C(vicidial_admin_log).
 """
 
